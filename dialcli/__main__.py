@@ -1,0 +1,86 @@
+"""Entry point: run the app, turn errors into one stderr line and an exit code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from dialcli.errors import DialError
+
+EXIT_SIGPIPE = 141
+EXIT_SIGTERM = 143
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    from dialcli.exchange import Terminated
+
+    raise Terminated
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit; after EPIPE that would print a traceback.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None, io: object = None) -> int:
+    """Run ``dial``; returns the exit code (also used by tests, in-process)."""
+    from dialcli.output import IOStreams, PipeClosed
+
+    streams = io if isinstance(io, IOStreams) else IOStreams.system()
+    if io is None:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    from dialcli.exchange import Terminated
+
+    try:
+        return _run(argv, streams)
+    except DialError as err:
+        streams.err(f"dial: {err}")
+        return err.exit_code
+    except PipeClosed:
+        if io is None:
+            _silence_stdout()
+        return EXIT_SIGPIPE
+    except KeyboardInterrupt:
+        streams.err("dial: interrupted")
+        return 130
+    except Terminated:
+        streams.err("dial: terminated")
+        return EXIT_SIGTERM
+
+
+def _run(argv: list[str] | None, io: object) -> int:
+    import typer
+    from typer.main import get_command
+
+    from dialcli.cli.app import app
+    from dialcli.errors import UsageError
+
+    command = get_command(app)
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        result = command.main(args=args, prog_name="dial", standalone_mode=False, obj=io)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    except typer.Exit as err:
+        return err.exit_code
+    except typer.TyperException as err:
+        if type(err).__name__ == "NoArgsIsHelpError":  # bare `dial`: help, as a usage error
+            streams = io if hasattr(io, "err") else None
+            if streams is not None:
+                streams.err(err.format_message())  # type: ignore[attr-defined]
+            return 2
+        # Click's usage errors: one line plus where to read more, never the usage block.
+        message = err.format_message() if hasattr(err, "format_message") else str(err)
+        ctx = getattr(err, "ctx", None)
+        where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        raise UsageError(f"{message}{where}") from None
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

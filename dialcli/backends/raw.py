@@ -1,0 +1,225 @@
+"""The raw backend: httpx and our own SSE decoder, with detailed logging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
+from dialcli.backends.replies import (
+    delta_from_chunk,
+    error_message_from_body,
+    http_error,
+    reply_from_completion,
+    stream_error,
+)
+from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
+from dialcli.config import Settings
+from dialcli.debuglog import NO_LOG, DebugLog
+from dialcli.errors import DialError, IncompleteAnswerError, NetworkError, ServerError
+from dialcli.sse import SSEDecoder
+
+_MAX_ERROR_BODY = 64 * 1024
+
+
+class RawBackend(Backend):
+    name = "raw"
+
+    def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
+        self._settings = settings
+        self._log = log
+        self._policy = RetryPolicy(retries=settings.retries)
+        self._client = httpx.Client(
+            base_url=settings.url,
+            headers={"Api-Key": settings.require_key()},
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=settings.connect_timeout,
+            ),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- requests -----------------------------------------------------------------
+
+    def _chat_url(self, model: str) -> str:
+        # A deployment id may contain '/', e.g. applications/public/gpt-4o.
+        return f"/openai/deployments/{quote(model, safe='/')}/chat/completions"
+
+    def _params(self) -> dict[str, str]:
+        version = self._settings.api_version
+        return {"api-version": version} if version else {}
+
+    def _open(self, request: httpx.Request, model: str | None) -> httpx.Response:
+        """Send, and return a 2xx response with its body unread; errors mapped."""
+        log = self._log
+        if log.enabled:
+            log(f"> {request.method} {request.url}")
+            log.headers(">", request.headers.multi_items())
+            log(f"> {request.content.decode('utf-8', 'replace')}")
+        log.start_clock()
+        try:
+            response = self._client.send(request, stream=True)
+        except httpx.TimeoutException as err:
+            raise _timeout_error(err, self._settings) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
+            raise ConnectFailed(f"cannot reach DIAL at {self._settings.url}: {_reason(err)}") from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"network error: {_reason(err)}") from None
+        if log.enabled:
+            log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
+            log.headers("<", response.headers.multi_items())
+        if response.is_success:
+            return response
+        try:
+            body = _read_limited(response)
+        finally:
+            response.close()
+        if log.enabled:
+            log(f"< {body.decode('utf-8', 'replace')}", timed=True)
+        content_type = response.headers.get("content-type", "")
+        raise http_error(
+            response.status_code,
+            error_message_from_body(body, content_type),
+            model=model,
+            retry_after=parse_retry_after(dict(response.headers)),
+        )
+
+    def _request(self, method: str, url: str, body: Any = None) -> httpx.Request:
+        content = orjson.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        return self._client.build_request(
+            method, url, params=self._params(), content=content, headers=headers
+        )
+
+    def _open_with_retries(self, method: str, url: str, body: Any, model: str | None) -> httpx.Response:
+        return with_retries(
+            lambda: self._open(self._request(method, url, body), model), self._policy, self._log
+        )
+
+    # -- the contract -------------------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> Iterator[Delta]:
+        response = self._open_with_retries(
+            "POST", self._chat_url(request.model), request.body(stream=True), request.model
+        )
+        with response:
+            content_type = response.headers.get("content-type", "")
+            if not content_type.startswith("text/event-stream"):
+                body = _read_limited(response)
+                raise ServerError(
+                    f"expected an event stream, got {content_type or 'no content type'}: "
+                    f"{error_message_from_body(body, content_type) or 'empty body'}"
+                )
+            yield from self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Iterator[Delta]:
+        log = self._log
+        decoder = SSEDecoder()
+        finished = False
+        loads = orjson.loads
+        try:
+            for chunk in response.iter_bytes():
+                for event in decoder.feed(chunk):
+                    data = event.data
+                    if log.enabled:
+                        log(f"< data: {data}", timed=True)
+                    if data == "[DONE]":
+                        return
+                    try:
+                        parsed = loads(data)
+                    except orjson.JSONDecodeError:
+                        raise ServerError(
+                            f"malformed chunk in the event stream: {data[:80]!r}"
+                        ) from None
+                    if not isinstance(parsed, dict):
+                        raise ServerError(f"malformed chunk in the event stream: {data[:80]!r}")
+                    if "error" in parsed:
+                        raise stream_error(parsed["error"])
+                    delta = delta_from_chunk(parsed)
+                    if delta is not None:
+                        finished = finished or delta.finish_reason is not None
+                        yield delta
+        except httpx.TimeoutException as err:
+            raise _timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+        if not finished:
+            raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+    def complete(self, request: ChatRequest) -> Reply:
+        response = self._open_with_retries(
+            "POST", self._chat_url(request.model), request.body(stream=False), request.model
+        )
+        data = self._read_json(response)
+        if not isinstance(data, dict):
+            raise ServerError("unexpected reply from the server: not a JSON object")
+        return reply_from_completion(data, request.model)
+
+    def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo.from_dict(item) for item in self._list("/openai/models")]
+
+    def list_applications(self) -> list[ModelInfo]:
+        return [ModelInfo.from_dict(item) for item in self._list("/openai/applications")]
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        data = self._read_json(self._open_with_retries("GET", path, None, None))
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ServerError(f"unexpected reply from {path}: no 'data' list")
+        return [item for item in items if isinstance(item, dict)]
+
+    def _read_json(self, response: httpx.Response) -> Any:
+        with response:
+            try:
+                body = response.read()
+            except httpx.TimeoutException as err:
+                raise _timeout_error(err, self._settings) from None
+            except httpx.TransportError as err:
+                raise NetworkError(f"connection dropped: {_reason(err)}") from None
+        if self._log.enabled:
+            self._log(f"< {body.decode('utf-8', 'replace')}", timed=True)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            content_type = response.headers.get("content-type", "")
+            shown = error_message_from_body(body, content_type) or "empty body"
+            raise ServerError(f"expected JSON from the server, got {shown}") from None
+
+
+def _read_limited(response: httpx.Response) -> bytes:
+    """An error body, read only up to a size worth showing."""
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= _MAX_ERROR_BODY:
+                break
+    except httpx.TransportError:
+        pass
+    return body
+
+
+def _reason(err: Exception) -> str:
+    text = str(err) or type(err).__name__
+    return text.split("\n", 1)[0]
+
+
+def _timeout_error(err: httpx.TimeoutException, settings: Settings) -> DialError:
+    if isinstance(err, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return ConnectFailed(
+            f"connect timeout: no connection to {settings.url} within "
+            f"{settings.connect_timeout:g} s"
+        )
+    if isinstance(err, httpx.WriteTimeout):
+        return NetworkError(f"write timeout: the request was not sent within {settings.read_timeout:g} s")
+    return NetworkError(
+        f"read timeout: no data from the server for {settings.read_timeout:g} s"
+    )

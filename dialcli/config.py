@@ -1,0 +1,166 @@
+"""Settings, resolved once: flags > environment > config.toml > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dialcli.errors import UsageError
+
+APP_NAME = "dial"
+DEFAULT_URL = "http://localhost:8080"
+DEFAULT_MODEL = "gpt-4o"
+DEFAULT_BACKEND = "raw"
+# DIAL Core's OpenAPI spec marks api-version as required on chat completions.
+DEFAULT_API_VERSION = "2024-02-01"
+DEFAULT_RETRIES = 2
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 120.0
+
+ENV_VARS: list[tuple[str, str]] = [
+    ("DIAL_API_KEY", "API key sent as the Api-Key header (required)"),
+    ("DIAL_URL", f"base URL of DIAL (default {DEFAULT_URL})"),
+    ("DIAL_MODEL", f"deployment used when -m is not given (default {DEFAULT_MODEL})"),
+    ("DIAL_BACKEND", "raw (httpx, default) or sdk (aidial-client)"),
+    ("DIAL_API_VERSION", f"api-version query parameter (default {DEFAULT_API_VERSION})"),
+    ("DIAL_HOME", "data directory for saved conversations"),
+    ("DIAL_CONFIG", "path of config.toml"),
+    ("DIAL_LOG", "'debug' logs requests and responses to stderr, like -v"),
+    ("NO_COLOR", "disable colour"),
+]
+
+
+def user_config_path() -> Path:
+    from platformdirs import user_config_path as _user_config_path
+
+    return _user_config_path(APP_NAME) / "config.toml"
+
+
+def user_data_path() -> Path:
+    from platformdirs import user_data_path as _user_data_path
+
+    return _user_data_path(APP_NAME)
+
+
+@dataclass(frozen=True)
+class Settings:
+    url: str = DEFAULT_URL
+    api_key: str | None = field(default=None, repr=False)
+    model: str = DEFAULT_MODEL
+    backend: str = DEFAULT_BACKEND
+    api_version: str | None = DEFAULT_API_VERSION
+    home: Path = field(default_factory=user_data_path)
+    config_path: Path = field(default_factory=user_config_path)
+    retries: int = DEFAULT_RETRIES
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    system: str | None = None
+    verbose: bool = False
+    markdown: bool | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    def require_key(self) -> str:
+        """The key, or the one-line usage error that says where to put it."""
+        if not self.api_key:
+            raise UsageError(
+                "no API key: set DIAL_API_KEY or api_key in " + str(self.config_path)
+            )
+        return self.api_key
+
+    def resolve_model(self, name: str | None) -> str:
+        """A model name or alias from the command line, or the default."""
+        chosen = name or self.model
+        return self.aliases.get(chosen, chosen)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The parsed config.toml, ``{}`` when absent; unreadable or invalid is a usage error."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise UsageError(f"cannot read config file {path}: {err.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise UsageError(f"invalid config file {path}: {err}") from None
+    return data
+
+
+def validate_url(url: str) -> str:
+    """A DIAL base URL: http(s), with a host; trailing slash dropped."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"invalid DIAL URL {url!r}: bad port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"invalid DIAL URL {url!r}: expected http(s)://host[:port][/path]")
+    return url.rstrip("/")
+
+
+def _number(value: Any, name: str, kind: type, source: str) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"invalid {name} {value!r} in {source}") from None
+    if number < 0:
+        raise UsageError(f"invalid {name} {value!r} in {source}: must not be negative")
+    return number
+
+
+def resolve_settings(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Flags > environment > config.toml > defaults, resolved once per run."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    env = os.environ if env is None else env
+    config_path = Path(env["DIAL_CONFIG"]) if env.get("DIAL_CONFIG") else user_config_path()
+    file = load_config_file(config_path)
+    source = str(config_path)
+
+    def pick(flag: str, env_name: str | None, key: str, default: Any) -> Any:
+        if flag in flags:
+            return flags[flag]
+        if env_name and env.get(env_name):
+            return env[env_name]
+        if key in file:
+            return file[key]
+        return default
+
+    timeouts = file.get("timeouts", {}) if isinstance(file.get("timeouts"), dict) else {}
+    connect = flags.get("connect_timeout", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT))
+    read = flags.get("read_timeout", timeouts.get("read", DEFAULT_READ_TIMEOUT))
+    home_value = pick("home", "DIAL_HOME", "home", None)
+    log = env.get("DIAL_LOG", "").lower() == "debug"
+    aliases = file.get("aliases", {})
+    backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND))
+    if backend not in ("raw", "sdk"):
+        raise UsageError(f"unknown backend {backend!r}; choose 'raw' or 'sdk'")
+    api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)
+    return Settings(
+        url=validate_url(str(pick("url", "DIAL_URL", "url", DEFAULT_URL))),
+        api_key=pick("api_key", "DIAL_API_KEY", "api_key", None),
+        model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
+        backend=backend,
+        api_version=str(api_version) if api_version else None,
+        home=Path(home_value).expanduser() if home_value else user_data_path(),
+        config_path=config_path,
+        retries=_number(pick("retries", None, "retries", DEFAULT_RETRIES), "retries", int, source),
+        connect_timeout=_number(connect, "connect timeout", float, source),
+        read_timeout=_number(read, "read timeout", float, source),
+        system=pick("system", None, "system", None),
+        verbose=bool(flags.get("verbose")) or log,
+        markdown=file.get("markdown") if isinstance(file.get("markdown"), bool) else None,
+        aliases={str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, dict) else {},
+    )

@@ -1,0 +1,128 @@
+"""A conversation in memory: an id, a system prompt and role-based messages.
+
+Pure data with ``to_dict``/``from_dict``; files are ``store.py``'s job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+def utc_now() -> str:
+    """UTC ISO 8601 with milliseconds, sortable as text."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str
+    usage: dict[str, Any] | None = None
+    custom_content: dict[str, Any] | None = None
+    interrupted: bool = False
+    model: str | None = None
+
+    def to_request(self) -> dict[str, Any]:
+        """The message as DIAL expects it in ``messages``: custom_content goes back too."""
+        out: dict[str, Any] = {"role": str(self.role), "content": self.content}
+        if self.custom_content:
+            out["custom_content"] = self.custom_content
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": str(self.role), "content": self.content}
+        if self.usage is not None:
+            out["usage"] = self.usage
+        if self.custom_content:
+            out["custom_content"] = self.custom_content
+        if self.interrupted:
+            out["interrupted"] = True
+        if self.model:
+            out["model"] = self.model
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            role=Role(data["role"]),
+            content=str(data.get("content") or ""),
+            usage=data.get("usage"),
+            custom_content=data.get("custom_content"),
+            interrupted=bool(data.get("interrupted", False)),
+            model=data.get("model"),
+        )
+
+
+@dataclass
+class Conversation:
+    model: str
+    system: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created: str = field(default_factory=utc_now)
+    updated: str = ""
+    title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.updated:
+            self.updated = self.created
+
+    def add(self, role: Role, content: str, **kwargs: Any) -> Message:
+        message = Message(role, content, **kwargs)
+        self.messages.append(message)
+        if not self.title and role is Role.USER:
+            self.title = make_title(content)
+        return message
+
+    def request_messages(self) -> list[dict[str, Any]]:
+        """The whole history as sent to DIAL, system prompt first."""
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        out.extend(m.to_request() for m in self.messages)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.extra,
+            "schema": SCHEMA_VERSION,
+            "id": self.id,
+            "created": self.created,
+            "updated": self.updated,
+            "title": self.title,
+            "model": self.model,
+            "system": self.system,
+            "messages": [m.to_dict() for m in self.messages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        """Build from a stored document; unknown fields are kept, not dropped."""
+        known = {"schema", "id", "created", "updated", "title", "model", "system", "messages"}
+        return cls(
+            id=str(data["id"]),
+            model=str(data.get("model") or ""),
+            system=data.get("system"),
+            messages=[Message.from_dict(m) for m in data.get("messages", [])],
+            created=str(data.get("created") or utc_now()),
+            updated=str(data.get("updated") or ""),
+            title=str(data.get("title") or ""),
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def make_title(text: str, limit: int = 60) -> str:
+    """First line of the first question, shortened: what `history list` shows."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

@@ -1,0 +1,53 @@
+"""Verbose request/response logging to stderr, with secrets redacted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TextIO
+
+SECRET_HEADERS = frozenset({"api-key", "authorization", "proxy-authorization", "cookie"})
+
+
+def redact(value: str) -> str:
+    """Keep at most the last 4 characters of a secret, so it can be recognised."""
+    if len(value) <= 8:
+        return "***"
+    return "***" + value[-4:]
+
+
+class DebugLog:
+    """Writes ``dial: debug`` lines to stderr when enabled; a no-op otherwise."""
+
+    def __init__(self, stream: TextIO | None, secrets: Iterable[str] = ()) -> None:
+        self.enabled = stream is not None
+        self._stream = stream
+        self._secrets = [s for s in secrets if s]
+        self._t0 = time.perf_counter()
+
+    def start_clock(self) -> None:
+        """Mark the moment a request was sent; later lines show ms since then."""
+        self._t0 = time.perf_counter()
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self._t0) * 1000
+
+    def __call__(self, message: str, *, timed: bool = False) -> None:
+        if self._stream is None:
+            return
+        for secret in self._secrets:
+            # Belt and braces: a key echoed by a server in a body must not leak either.
+            message = message.replace(secret, redact(secret))
+        prefix = f"[{self.elapsed_ms():8.1f} ms] " if timed else ""
+        self._stream.write(f"dial: debug: {prefix}{message}\n")
+        self._stream.flush()
+
+    def headers(self, direction: str, headers: Iterable[tuple[str, str]]) -> None:
+        if self._stream is None:
+            return
+        for name, value in headers:
+            shown = redact(value) if name.lower() in SECRET_HEADERS else value
+            self(f"{direction} {name}: {shown}")
+
+
+NO_LOG = DebugLog(None)
