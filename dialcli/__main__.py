@@ -51,6 +51,24 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     except Terminated:
         streams.err("dial: terminated")
         return EXIT_SIGTERM
+    except Exception as err:  # a bug: one line, the traceback only on request
+        return _internal_error(err, streams)
+
+
+def _internal_error(err: Exception, streams: object) -> int:
+    import traceback
+
+    from dialcli.debuglog import redact
+
+    text = "".join(traceback.format_exception(err)) if os.environ.get("DIAL_DEBUG") else ""
+    text += f"dial: internal error: {type(err).__name__}: {err}"
+    if not os.environ.get("DIAL_DEBUG"):
+        text += " (set DIAL_DEBUG=1 for a traceback)"
+    key = os.environ.get("DIAL_API_KEY")
+    if key:
+        text = text.replace(key, redact(key))
+    streams.err(text)  # type: ignore[attr-defined]
+    return 1
 
 
 def _run(argv: list[str] | None, io: object) -> int:

@@ -14,6 +14,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,7 @@ def decode(data: bytes, name: str) -> Conversation:
 
 
 def summarize(conv: Conversation) -> Summary:
-    return Summary(
-        conv.id, conv.created, conv.updated, conv.model, len(conv.messages), conv.title
-    )
+    return Summary(conv.id, conv.created, conv.updated, conv.model, len(conv.messages), conv.title)
 
 
 def _stat_key(st: os.stat_result) -> list[int]:
@@ -118,10 +117,8 @@ def _write_index(path: Path, files: dict[str, list[Any]]) -> None:
 
 
 def _unlink_quietly(path: str | Path) -> None:
-    try:
+    with suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass
 
 
 def _read_entry(directory: Path, name: str) -> list[Any] | None:

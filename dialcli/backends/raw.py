@@ -110,7 +110,7 @@ class RawBackend(Backend):
         response = self._open_with_retries(
             "POST", self._chat_url(request.model), request.body(stream=True), request.model
         )
-        with response:
+        try:
             content_type = response.headers.get("content-type", "")
             if not content_type.startswith("text/event-stream"):
                 body = _read_limited(response)
@@ -119,6 +119,8 @@ class RawBackend(Backend):
                     f"{error_message_from_body(body, content_type) or 'empty body'}"
                 )
             yield from self._decode(response)
+        finally:
+            response.close()
 
     def _decode(self, response: httpx.Response) -> Iterator[Delta]:
         log = self._log
@@ -177,13 +179,14 @@ class RawBackend(Backend):
         return [item for item in items if isinstance(item, dict)]
 
     def _read_json(self, response: httpx.Response) -> Any:
-        with response:
-            try:
-                body = response.read()
-            except httpx.TimeoutException as err:
-                raise _timeout_error(err, self._settings) from None
-            except httpx.TransportError as err:
-                raise NetworkError(f"connection dropped: {_reason(err)}") from None
+        try:
+            body = response.read()
+        except httpx.TimeoutException as err:
+            raise _timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+        finally:
+            response.close()
         if self._log.enabled:
             self._log(f"< {body.decode('utf-8', 'replace')}", timed=True)
         try:

@@ -1,0 +1,161 @@
+"""How `history list` and `history search` scale: 10,000 conversations of ~20 messages.
+
+Builds the folder (or reuses ``--home``), then times each operation in fresh
+processes, cold (no index) and warm, and prints medians of ``--runs`` runs:
+
+    python benchmarks/history_scale.py                 # temp folder, removed after
+    python benchmarks/history_scale.py --home /tmp/h   # build once, keep, reuse
+
+"wall" is the whole child process (interpreter start-up included); "store" is the
+time inside it from importing dialcli.store to the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from dialcli.conversation import Conversation, Role  # noqa: E402
+
+WORDS = (
+    "the of and to in is for that with on as are this be by from it or an can not "
+    "function value error request response server client model token stream message "
+    "python file data list return string number config deployment table index cache "
+    "latency timeout retry header json schema query result user system prompt answer "
+    "example because however therefore which would could should also then when where "
+    "größe café naïve résumé — “quoted” …"
+).split()
+MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "gemini-1.5-pro", "mistral-large"]
+RARE_WORD = "zanzibar"  # planted in a few conversations: a search that scans everything
+COMMON_WORD = "latency"  # in most conversations: a search that stops early
+
+
+def sentence(rng: random.Random, words: int) -> str:
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return text[:1].upper() + text[1:] + "."
+
+
+def paragraph(rng: random.Random, sentences: int) -> str:
+    return " ".join(sentence(rng, rng.randint(6, 18)) for _ in range(sentences))
+
+
+def build(home: Path, count: int, messages: int, seed: int = 7) -> None:
+    """Write ``count`` conversations straight to disk (no fsync: this is a fixture)."""
+    rng = random.Random(seed)
+    directory = home / "conversations"
+    directory.mkdir(parents=True, exist_ok=True)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for n in range(count):
+        when = start + timedelta(minutes=n * 7 + rng.randint(0, 5))
+        stamp = when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        conv = Conversation(model=rng.choice(MODELS), created=stamp, updated=stamp)
+        if rng.random() < 0.3:
+            conv.system = paragraph(rng, 2)
+        for i in range(messages // 2):
+            question = paragraph(rng, rng.randint(1, 3))
+            if n % 1000 == 0 and i == 0:
+                question += f" What about {RARE_WORD.capitalize()}?"
+            conv.add(Role.USER, question)
+            answer = "\n\n".join(paragraph(rng, rng.randint(2, 6)) for _ in range(3))
+            conv.add(Role.ASSISTANT, answer, usage={"prompt_tokens": 100, "total_tokens": 400})
+        path = directory / f"{conv.id}.json"
+        path.write_bytes(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2))
+
+
+def run_command(argv: list[str], home: Path) -> float:
+    """LEAD: time any command with DIAL_HOME=home, e.g. ["dial", "history", "list",
+    "--limit", "20"]; returns wall seconds. Swap STORE_SNIPPETS for CLI argvs here."""
+    env = {**os.environ, "DIAL_HOME": str(home), "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+STORE_SNIPPET = """
+import os, sys, time
+t = time.perf_counter()
+from pathlib import Path
+from dialcli.store import Store
+store = Store(Path(os.environ["DIAL_HOME"]))
+result = {call}
+sys.stderr.write(f"{{time.perf_counter() - t}} {{len(result)}}\\n")
+"""
+
+
+def time_store_call(call: str, home: Path) -> tuple[float, float, int]:
+    """(wall, store, result count) of one fresh `python -c` running ``call``."""
+    env = {**os.environ, "DIAL_HOME": str(home), "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", STORE_SNIPPET.format(call=call)],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    inner, count = done.stderr.split()
+    return wall, float(inner), int(count)
+
+
+def measure(label: str, call: str, home: Path, runs: int, cold: bool) -> None:
+    walls, inners, count = [], [], 0
+    for _ in range(runs):
+        if cold:
+            (home / "conversations" / ".index.json").unlink(missing_ok=True)
+        wall, inner, count = time_store_call(call, home)
+        walls.append(wall)
+        inners.append(inner)
+    print(
+        f"{label:<34} {'cold' if cold else 'warm':<5} {statistics.median(walls):>7.3f}"
+        f" {statistics.median(inners):>7.3f} {count:>6}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="data dir to build in / reuse (kept)")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="dial-bench-"))
+    try:
+        conv_dir = home / "conversations"
+        if not conv_dir.is_dir() or not any(conv_dir.glob("*.json")):
+            started = time.perf_counter()
+            build(home, args.count, args.messages)
+            print(f"built {args.count} conversations in {time.perf_counter() - started:.1f} s")
+        files = list(conv_dir.glob("*.json"))
+        size = sum(f.stat().st_size for f in files) / 1e6
+        print(f"{len(files)} files, {size:.0f} MB, {os.cpu_count()} CPUs, median of {args.runs}")
+        print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")
+        cases = [
+            ("list(limit=20)", "store.list(limit=20)"),
+            (f"search('{COMMON_WORD}', limit=20)", f"store.search('{COMMON_WORD}', limit=20)"),
+            (f"search('{RARE_WORD}')", f"store.search('{RARE_WORD}')"),
+            ("search('Größe', limit=20)", "store.search('Größe', limit=20)"),
+            ("search('no-such-word')", "store.search('no-such-word')"),
+        ]
+        for label, call in cases:
+            measure(label, call, home, args.runs, cold=True)
+            measure(label, call, home, args.runs, cold=False)
+        measure("python -c pass (start-up)", "[]", home, args.runs, cold=False)
+    finally:
+        if args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""``dial-emulator``: serve the emulator until SIGINT/SIGTERM, printing only its URL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import socket
+import sys
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="dial-emulator",
+        description="A local DIAL Core emulator for testing dial. Prints its URL, then serves.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)"
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="require this Api-Key header (default: accept any)"
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(sock: socket.socket, url: str, api_key: str | None) -> None:
+    """Run uvicorn on ``sock``; print ``url`` once it accepts connections."""
+    import uvicorn
+
+    from dialcli.emulator.app import build_app
+
+    config = uvicorn.Config(
+        build_app(api_key),
+        log_config=None,  # uvicorn's default config logs access lines to stdout
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        print(url, flush=True)
+    await task
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``dial-emulator`` and ``python -m dialcli.emulator``."""
+    args = parse_args(argv)
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as err:
+        print(f"dial-emulator: cannot bind {args.host}:{args.port}: {err}", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    # uvicorn catches SIGINT/SIGTERM while serving and re-raises them once it has shut
+    # down; these no-op handlers absorb the re-raise so the exit is a quiet 0.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
+    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

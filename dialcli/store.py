@@ -1,0 +1,369 @@
+"""Conversations on disk: one JSON file each, atomic writes, locking, listing, search.
+
+Layout under the data directory (``Settings.home``)::
+
+    conversations/<uuid>.json     the conversation (Conversation.to_dict), mode 0600
+    conversations/.locks/<uuid>.lock   flock'd while a writer re-reads and rewrites
+    conversations/.index.json     derived listing cache (see store_index), rebuilt at will
+    conversations/.tmp-*          a write in progress; never listed
+
+Readers take no lock: every write is a whole-file ``os.replace``, so a reader sees the
+old document or the new one. Writers lock one conversation only for the re-read,
+modify and write, never across an HTTP request.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
+from dialcli.errors import NotFoundError, StorageError, UsageError
+from dialcli.store_index import (
+    TEMP_PREFIX,
+    UUID_RE,
+    BadFile,
+    Problem,
+    Summary,
+    decode,
+    refresh,
+    summarize,
+)
+
+__all__ = ["Hit", "Problem", "Store", "Summary"]
+
+MIN_PREFIX = 4
+SNIPPET_WIDTH = 80
+_UNSET: str = "\0unset"  # sentinel: `system=None` means "remove the system prompt"
+# Non-ASCII letters that re.IGNORECASE equates with ASCII ones (Kelvin sign, long s,
+# dotted capital I): a file holding them may match an ASCII query the byte check misses.
+_FOLDS_TO_ASCII = ("\u212a".encode(), "\u017f".encode(), "\u0130".encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: the conversation, where the text matched, and a one-line excerpt."""
+
+    summary: Summary
+    snippet: str
+    message: int | None  # index into messages; None when the system prompt matched
+
+
+class Store:
+    """The saved conversations of one data directory."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        self._dir = self.home / "conversations"
+        self._problems: dict[Path, str] = {}
+
+    @property
+    def path(self) -> Path:
+        """The directory holding the conversation files."""
+        return self._dir
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Unreadable files met so far (each once): report them, they were skipped."""
+        return [Problem(p, r) for p, r in self._problems.items()]
+
+    # -- reading -----------------------------------------------------------------------
+
+    def load(self, conv_id: str) -> Conversation:
+        """The conversation with this full id; NotFoundError, or StorageError if unreadable."""
+        path = self._file(conv_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"no saved conversation matches '{conv_id}'") from None
+        except OSError as err:
+            raise StorageError(f"could not read conversation: {err.strerror} ({path})") from None
+        try:
+            return decode(data, path.name)
+        except BadFile as err:
+            self._problems[path] = str(err)
+            raise StorageError(f"could not read conversation: {err} ({path})") from None
+
+    def list(self, limit: int | None = None) -> list[Summary]:
+        """Summaries newest first (by ``updated``); unreadable files go to ``problems``."""
+        summaries, problems = refresh(self._dir)
+        for problem in problems:
+            self._problems.setdefault(problem.path, problem.reason)
+        summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
+        return summaries if limit is None else summaries[: max(limit, 0)]
+
+    def latest(self) -> str | None:
+        """The id of the most recently updated conversation, if any."""
+        newest = self.list(limit=1)
+        return newest[0].id if newest else None
+
+    def resolve(self, ref: str) -> str:
+        """A full id from ``last``, a full id or a unique prefix of at least 4 characters."""
+        if ref == "last":
+            latest = self.latest()
+            if latest is None:
+                raise NotFoundError("no saved conversations yet")
+            return latest
+        wanted = ref.strip().lower()
+        if len(wanted) < MIN_PREFIX:
+            raise UsageError(
+                f"conversation id '{ref}' is too short: give at least {MIN_PREFIX} characters"
+            )
+        if UUID_RE.fullmatch(wanted) and (self._dir / f"{wanted}.json").exists():
+            return wanted
+        # Match on file names, not the index: an unreadable file still gets its own error.
+        names = [n.removesuffix(".json") for n in self._names() if n.startswith(wanted)]
+        if len(names) == 1:
+            return names[0]
+        if not names:
+            raise NotFoundError(f"no saved conversation matches '{ref}'")
+        titles = {s.id: s.title for s in self.list()}
+        shown = ", ".join(f"{n[:8]} ({titles.get(n, '?')})" for n in sorted(names)[:10])
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
+
+    def search(self, text: str, limit: int | None = None) -> list[Hit]:
+        """Conversations whose system prompt or messages contain ``text`` (any case).
+
+        Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
+        and parsed only when it may match.
+        """
+        if not text:
+            raise UsageError("search text must not be empty")
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+        maybe = _prefilter(text, pattern)
+        hits: list[Hit] = []
+        for summary in self.list():
+            if limit is not None and len(hits) >= limit:
+                break
+            path = self._dir / f"{summary.id}.json"
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # deleted since listing
+            if not maybe(data):
+                continue
+            try:
+                conv = decode(data, path.name)
+            except BadFile as err:
+                self._problems.setdefault(path, str(err))
+                continue
+            hit = _first_match(conv, pattern)
+            if hit is not None:
+                hits.append(Hit(summarize(conv), *hit))
+        return hits
+
+    # -- writing -----------------------------------------------------------------------
+
+    def create(self, conv: Conversation) -> None:
+        """Save a new conversation; StorageError if it cannot be written or already exists."""
+        path = self._file(conv.id)
+        with self._locked(conv.id):
+            if path.exists():
+                raise StorageError(f"could not save conversation: it already exists ({path})")
+            self._write(path, conv)
+
+    def save(self, conv: Conversation) -> None:
+        """Rewrite the whole conversation (e.g. after /retry), bumping ``conv.updated``."""
+        path = self._file(conv.id)
+        with self._locked(conv.id):
+            if path.exists():
+                self.load(conv.id)  # an unreadable file is reported, never overwritten
+            conv.updated = _later(utc_now(), conv.updated)
+            self._write(path, conv)
+
+    def append(
+        self,
+        conv_id: str,
+        messages: list[Message],
+        *,
+        model: str | None = None,
+        system: str | None = _UNSET,
+    ) -> Conversation:
+        """Add messages to the stored conversation as it is now, under its lock.
+
+        The re-read matters: another process may have appended since the caller loaded
+        it, and both exchanges must land, in the order they arrive. ``model`` (when
+        given) becomes the conversation's model; ``system`` replaces the system prompt
+        (``None`` removes it). Returns the conversation as written.
+        """
+        path = self._file(conv_id)
+        with self._locked(conv_id):
+            conv = self.load(conv_id)
+            conv.messages.extend(messages)
+            if model:
+                conv.model = model
+            if system is not _UNSET:
+                conv.system = system
+            if not conv.title:
+                first = next((m for m in conv.messages if m.role is Role.USER), None)
+                conv.title = make_title(first.content) if first else ""
+            conv.updated = _later(utc_now(), conv.updated)
+            self._write(path, conv)
+        return conv
+
+    def delete(self, conv_id: str) -> None:
+        """Remove one conversation; NotFoundError if it does not exist."""
+        path = self._file(conv_id)
+        with self._locked(conv_id, unlink=True):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                raise NotFoundError(f"no saved conversation matches '{conv_id}'") from None
+            except OSError as err:
+                raise StorageError(
+                    f"could not delete conversation: {err.strerror} ({path})"
+                ) from None
+            _fsync_dir(self._dir)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _file(self, conv_id: str) -> Path:
+        # Ids reach here from the command line: only a UUID may become a file name.
+        if not UUID_RE.fullmatch(conv_id):
+            raise NotFoundError(f"no saved conversation matches '{conv_id}'")
+        return self._dir / f"{conv_id}.json"
+
+    def _names(self) -> list[str]:
+        try:
+            with os.scandir(self._dir) as it:
+                return [e.name for e in it if e.name.endswith(".json") and e.name[0] != "."]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    def _ensure_dirs(self) -> None:
+        for directory in (self.home, self._dir, self._dir / ".locks"):
+            try:
+                directory.mkdir(parents=True, mode=0o700)
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise _save_error(err, directory) from None
+            with suppress(OSError):
+                os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+
+    @contextmanager
+    def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
+        """Hold the conversation's advisory lock (flock) for the block."""
+        self._ensure_dirs()
+        lock_path = self._dir / ".locks" / f"{conv_id}.lock"
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as err:
+                raise _save_error(err, lock_path) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                # delete() unlinks the lock file while holding it; whoever was waiting
+                # now holds a lock on an orphan and must retry on the path's new file.
+                if os.fstat(fd).st_ino == os.stat(lock_path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        try:
+            yield
+            if unlink:
+                with suppress(OSError):
+                    os.unlink(lock_path)
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _write(self, path: Path, conv: Conversation) -> None:
+        data = orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2)
+        write_atomic(path, data)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that readers and crashes see old or new, never half."""
+    tmp: str | None = None
+    try:
+        # mkstemp opens with O_EXCL and mode 0600, in the same directory so that
+        # os.replace is a rename within one filesystem.
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # the data must be on disk before the name points at it
+        os.replace(tmp, path)  # atomic: a reader sees the old file or the new, never half
+        tmp = None
+        _fsync_dir(path.parent)  # make the rename itself survive a power cut
+    except OSError as err:
+        raise _save_error(err, path) from None
+    finally:
+        if tmp is not None:
+            with suppress(OSError):
+                os.unlink(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename still happened
+    finally:
+        os.close(fd)
+
+
+def _save_error(err: OSError, path: Path) -> StorageError:
+    reason = err.strerror or str(err)
+    return StorageError(f"could not save conversation: {reason} ({path})")
+
+
+def _later(now: str, previous: str) -> str:
+    # A clock stepping back must not make an appended conversation look older.
+    return now if now > previous else previous
+
+
+def _prefilter(text: str, pattern: re.Pattern[str]) -> Callable[[bytes], bool]:
+    """A fast "may this file's raw bytes contain text?" check; never a false negative."""
+    if any(c in text for c in '"\\') or any(ord(c) < 0x20 for c in text):
+        return lambda data: True  # JSON escapes these: the raw bytes cannot be compared
+    if text.isascii():
+        needle = text.lower().encode()
+
+        def check(data: bytes) -> bool:
+            lowered = data.lower()  # ASCII-only lowering, the same as for the needle
+            return (
+                needle in lowered
+                or b"\\u" in data  # another writer may have escaped non-ASCII or more
+                or any(seq in data for seq in _FOLDS_TO_ASCII)
+            )
+
+        return check
+    return lambda data: b"\\u" in data or bool(pattern.search(data.decode("utf-8", "replace")))
+
+
+def _first_match(conv: Conversation, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
+    texts: list[tuple[str, int | None]] = [(conv.system, None)] if conv.system else []
+    texts += [(m.content, i) for i, m in enumerate(conv.messages)]
+    for text, where in texts:
+        found = pattern.search(text)
+        if found:
+            return _snippet(text, found.start(), found.end()), where
+    return None
+
+
+def _snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) -> str:
+    """About ``width`` characters around a match, on one line, with … where cut."""
+    lead = max(0, (width - (end - start)) // 3)
+    a = max(0, start - lead)
+    b = min(len(text), max(a + width, end))
+    a = max(0, min(a, b - width))
+    piece = " ".join(text[a:b].split())
+    return ("…" if a > 0 else "") + piece + ("…" if b < len(text) else "")
