@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    from dialcli.exchange import Terminated
+    from dialcli.exchange import AnswerInterrupted, Terminated
 
     try:
         return _run(argv, streams)
@@ -46,6 +46,12 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
             _silence_stdout()
         return EXIT_SIGPIPE
     except KeyboardInterrupt:
+        streams.err("dial: interrupted")
+        return 130
+    except AnswerInterrupted as stop:
+        if isinstance(stop.cause, Terminated):
+            streams.err("dial: terminated")
+            return EXIT_SIGTERM
         streams.err("dial: interrupted")
         return 130
     except Terminated:

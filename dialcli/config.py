@@ -67,9 +67,7 @@ class Settings:
     def require_key(self) -> str:
         """The key, or the one-line usage error that says where to put it."""
         if not self.api_key:
-            raise UsageError(
-                "no API key: set DIAL_API_KEY or api_key in " + str(self.config_path)
-            )
+            raise UsageError("no API key: set DIAL_API_KEY or api_key in " + str(self.config_path))
         return self.api_key
 
     def resolve_model(self, name: str | None) -> str:

@@ -37,10 +37,7 @@ def read_prompt(io: IOStreams, arg: str | None) -> str:
         text = arg or ""
     else:
         piped = read_stdin(io)
-        if piped.strip() and arg:
-            text = f"{piped.rstrip()}\n\n{arg}"
-        else:
-            text = arg if arg else piped
+        text = f"{piped.rstrip()}\n\n{arg}" if piped.strip() and arg else arg or piped
     if not text.strip():
         raise UsageError("no prompt: give one as an argument or pipe it on stdin")
     return text

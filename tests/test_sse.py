@@ -73,7 +73,7 @@ def test_blank_lines_without_data_dispatch_nothing():
 
 
 STREAM = (
-    "data: {\"choices\":[{\"delta\":{\"content\":\"héllo 世界 🎉\"}}]}\r\n"
+    'data: {"choices":[{"delta":{"content":"héllo 世界 🎉"}}]}\r\n'
     "\r\n"
     ": comment\r"
     "data: line1\n"

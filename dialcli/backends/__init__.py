@@ -28,7 +28,11 @@ def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
             from dialcli.backends.sdk import SdkBackend
         except ModuleNotFoundError as err:
             if err.name and err.name.startswith("dialcli"):
-                raise UsageError("the sdk backend is not available yet; use --backend raw") from None
-            raise UsageError(f"the sdk backend needs {err.name}: pip install aidial-client") from None
+                raise UsageError(
+                    "the sdk backend is not available yet; use --backend raw"
+                ) from None
+            raise UsageError(
+                f"the sdk backend needs {err.name}: pip install aidial-client"
+            ) from None
         return SdkBackend(settings, log)
     raise UsageError(f"unknown backend {settings.backend!r}; choose 'raw' or 'sdk'")

@@ -70,7 +70,9 @@ class RawBackend(Backend):
         except httpx.TimeoutException as err:
             raise _timeout_error(err, self._settings) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
-            raise ConnectFailed(f"cannot reach DIAL at {self._settings.url}: {_reason(err)}") from None
+            raise ConnectFailed(
+                f"cannot reach DIAL at {self._settings.url}: {_reason(err)}"
+            ) from None
         except httpx.TransportError as err:
             raise NetworkError(f"network error: {_reason(err)}") from None
         if log.enabled:
@@ -99,7 +101,9 @@ class RawBackend(Backend):
             method, url, params=self._params(), content=content, headers=headers
         )
 
-    def _open_with_retries(self, method: str, url: str, body: Any, model: str | None) -> httpx.Response:
+    def _open_with_retries(
+        self, method: str, url: str, body: Any, model: str | None
+    ) -> httpx.Response:
         return with_retries(
             lambda: self._open(self._request(method, url, body), model), self._policy, self._log
         )
@@ -222,7 +226,7 @@ def _timeout_error(err: httpx.TimeoutException, settings: Settings) -> DialError
             f"{settings.connect_timeout:g} s"
         )
     if isinstance(err, httpx.WriteTimeout):
-        return NetworkError(f"write timeout: the request was not sent within {settings.read_timeout:g} s")
-    return NetworkError(
-        f"read timeout: no data from the server for {settings.read_timeout:g} s"
-    )
+        return NetworkError(
+            f"write timeout: the request was not sent within {settings.read_timeout:g} s"
+        )
+    return NetworkError(f"read timeout: no data from the server for {settings.read_timeout:g} s")

@@ -10,7 +10,7 @@ import typer
 
 from dialcli.cli import options
 from dialcli.config import Settings, resolve_settings
-from dialcli.errors import UsageError
+from dialcli.errors import DialError, UsageError
 from dialcli.output import IOStreams
 
 if TYPE_CHECKING:
@@ -47,7 +47,8 @@ class AskOptions:
 def ask_command(
     ctx: typer.Context,
     prompt: Annotated[
-        str | None, typer.Argument(help="The question; '-' reads it from stdin.", show_default=False)
+        str | None,
+        typer.Argument(help="The question; '-' reads it from stdin.", show_default=False),
     ] = None,
     model: options.Model = None,
     system: Annotated[
@@ -93,7 +94,7 @@ def ask_command(
 def run_ask(opts: AskOptions) -> None:
     from dialcli.backends.base import ChatRequest
     from dialcli.conversation import Conversation, Role
-    from dialcli.exchange import run_turn
+    from dialcli.exchange import AnswerInterrupted, run_turn
     from dialcli.output import AnswerWriter
 
     io = opts.io
@@ -110,7 +111,12 @@ def run_ask(opts: AskOptions) -> None:
     )
     writer = None if opts.as_json else AnswerWriter(io.stdout)
     with opts.make_backend() as backend:
-        reply = run_turn(backend, request, writer, stream=opts.stream)
+        try:
+            reply = run_turn(backend, request, writer, stream=opts.stream)
+        except (DialError, AnswerInterrupted):
+            if writer is not None and writer.written:
+                writer.finish()  # what arrived stays, ended by a newline
+            raise
     if writer is not None:
         writer.finish()
     else:

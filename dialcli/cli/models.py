@@ -51,7 +51,10 @@ def models_command(
 
     run_models(
         ModelsOptions(
-            io=io, settings=settings, make_backend=lambda: get_backend(settings, io), as_json=as_json
+            io=io,
+            settings=settings,
+            make_backend=lambda: get_backend(settings, io),
+            as_json=as_json,
         )
     )
 

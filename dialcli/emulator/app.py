@@ -174,30 +174,17 @@ def build_app(api_key: str | None = None) -> DIALApp:
 def _add_listing_routes(app: DIALApp, entries: Iterable[Entry]) -> None:
     by_id = {entry.id: entry for entry in entries}
 
-    def listing(kinds: tuple[str, ...]) -> JSONResponse:
-        data = [e.to_json() for e in by_id.values() if e.kind in kinds]
-        return JSONResponse({"object": "list", "data": data})
-
-    def single(deployment_id: str, kinds: tuple[str, ...]) -> JSONResponse:
-        entry = by_id.get(deployment_id)
-        if entry is None or entry.kind not in kinds:
-            raise DIALException(
-                f"Deployment {deployment_id} is not found",
-                status_code=404,
-                type="invalid_request_error",
-            )
-        return JSONResponse(entry.to_json())
-
-    everything = ("model", "application")
+    # Like DIAL Core: /openai/models and /openai/deployments list models only (the
+    # latter with object "deployment"); applications live under /openai/applications.
     routes = [
-        ("/openai/models", ("model",)),
-        ("/openai/deployments", everything),
-        ("/openai/applications", ("application",)),
+        ("/openai/models", "model", "model"),
+        ("/openai/deployments", "model", "deployment"),
+        ("/openai/applications", "application", "application"),
     ]
-    for path, kinds in routes:
-        app.add_api_route(path, _bind(listing, kinds), methods=["GET"])
+    for path, kind, object_name in routes:
+        app.add_api_route(path, _listing(by_id, kind, object_name), methods=["GET"])
         app.add_api_route(
-            path + "/{deployment_id:path}", _bind_single(single, kinds), methods=["GET"]
+            path + "/{deployment_id:path}", _single(by_id, kind, object_name), methods=["GET"]
         )
 
     @app.get("/v1/deployments/{deployment_id:path}/configuration")
@@ -222,20 +209,27 @@ def _add_listing_routes(app: DIALApp, entries: Iterable[Entry]) -> None:
         return JSONResponse([{"id": e.id, "object": e.kind} for e in by_id.values()])
 
 
-# Closures built in a loop must capture ``kinds`` by argument, not by reference.
-def _bind(
-    listing: Callable[[tuple[str, ...]], JSONResponse], kinds: tuple[str, ...]
+def _listing(
+    by_id: dict[str, Entry], kind: str, object_name: str
 ) -> Callable[[], Awaitable[JSONResponse]]:
     async def handler() -> JSONResponse:
-        return listing(kinds)
+        data = [e.to_json(object_name) for e in by_id.values() if e.kind == kind]
+        return JSONResponse({"object": "list", "data": data})
 
     return handler
 
 
-def _bind_single(
-    single: Callable[[str, tuple[str, ...]], JSONResponse], kinds: tuple[str, ...]
+def _single(
+    by_id: dict[str, Entry], kind: str, object_name: str
 ) -> Callable[[str], Awaitable[JSONResponse]]:
     async def handler(deployment_id: str) -> JSONResponse:
-        return single(deployment_id, kinds)
+        entry = by_id.get(deployment_id)
+        if entry is None or entry.kind != kind:
+            raise DIALException(
+                f"Deployment {deployment_id} is not found",
+                status_code=404,
+                type="invalid_request_error",
+            )
+        return JSONResponse(entry.to_json(object_name))
 
     return handler

@@ -21,8 +21,12 @@ class Entry:
     input_attachment_types: list[str] | None = None
     max_total_tokens: int = 128_000
 
-    def to_json(self) -> dict[str, Any]:
-        """The object DIAL Core would list for this deployment."""
+    def to_json(self, object_name: str | None = None) -> dict[str, Any]:
+        """The object DIAL Core would list for this deployment.
+
+        ``object_name`` overrides ``object``: Core's ``/openai/deployments`` lists models
+        as ``"deployment"`` (aidial-client accepts only "deployment" or "model" there).
+        """
         features = {
             "rate": False,
             "tokenize": False,
@@ -44,7 +48,7 @@ class Entry:
             "display_name": self.display_name or self.id.replace("-", " ").title(),
             "description": self.description,
             "owner": "organization-owner",
-            "object": self.kind,
+            "object": object_name or self.kind,
             "status": "succeeded",
             "created_at": CREATED_AT,
             "updated_at": CREATED_AT,

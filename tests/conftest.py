@@ -1,0 +1,66 @@
+"""Shared fixtures: the DIAL emulator, the fault server and a clean dial environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers import as plain modules
+
+from faultserver import FaultServer  # noqa: E402
+from helpers import EMULATOR_KEY, RunningEmulator, start_emulator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[RunningEmulator]:
+    """A running emulator (``.url``, ``.api_key``) shared by the whole session."""
+    running = start_emulator(EMULATOR_KEY)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_server() -> Iterator[FaultServer]:
+    """A running FaultServer (``.url``, ``.hits``, ``.requests``) for the session."""
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture
+def dial_env(emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
+    """A full environment for running ``dial`` in a subprocess against the emulator.
+
+    Inherited ``DIAL_*`` variables are dropped so a developer's own setup never leaks in.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIAL_")}
+    env.update(
+        DIAL_URL=emulator.url,
+        DIAL_API_KEY=emulator.api_key or "",
+        DIAL_HOME=str(tmp_path / "home"),
+        DIAL_CONFIG=str(tmp_path / "config.toml"),  # does not exist: defaults apply
+    )
+    return env
+
+
+@pytest.fixture
+def dial_environ(dial_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``dial_env`` applied to ``os.environ`` for in-process tests."""
+    for name in list(os.environ):
+        if name.startswith("DIAL_"):
+            monkeypatch.delenv(name)
+    for name, value in dial_env.items():
+        if name.startswith("DIAL_"):
+            monkeypatch.setenv(name, value)
+    return dial_env
+
+
+@pytest.fixture(params=["raw", "sdk"], ids=["raw", "sdk"])
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each backend in turn, for contract tests that must hold for both."""
+    return request.param

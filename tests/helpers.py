@@ -1,0 +1,53 @@
+"""Helpers for the test fixtures: starting the emulator as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+
+EMULATOR_KEY = "test-key-abc123"
+
+
+@dataclass
+class RunningEmulator:
+    """A ``dial-emulator`` subprocess and how to reach it."""
+
+    url: str
+    api_key: str | None
+    process: subprocess.Popen[str]
+
+    def stop(self) -> int:
+        """Terminate (SIGTERM) and return the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_emulator(api_key: str | None = EMULATOR_KEY, timeout: float = 20.0) -> RunningEmulator:
+    """Start ``python -m dialcli.emulator --port 0`` and wait for its URL line."""
+    argv = [sys.executable, "-m", "dialcli.emulator", "--port", "0"]
+    if api_key is not None:
+        argv += ["--api-key", api_key]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIAL_")}
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    line: list[str] = []
+    # readline() blocks; a thread lets us give up after ``timeout`` seconds.
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    url = line[0].strip() if line else ""
+    if not url.startswith("http://"):
+        process.kill()
+        _, err = process.communicate()
+        raise RuntimeError(f"emulator did not start within {timeout}s: {err.strip()[-2000:]}")
+    return RunningEmulator(url, api_key, process)
