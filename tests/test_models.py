@@ -1,0 +1,51 @@
+"""`dial models` against the emulator, on both backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cli_harness import run_dial
+
+pytestmark = pytest.mark.usefixtures("dial_environ")
+
+
+def test_piped_output_is_one_id_per_line(backend_name):
+    result = run_dial(["models", "--backend", backend_name])
+    assert result.code == 0, result.stderr
+    ids = result.stdout.splitlines()
+    assert {"echo", "slow", "long", "inspect"} <= set(ids)
+    assert all(line == line.strip() and " " not in line for line in ids)
+
+
+def test_terminal_output_is_an_aligned_table_with_capabilities(backend_name):
+    result = run_dial(["models", "--backend", backend_name], tty=True)
+    assert result.code == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "OWNER/TYPE", "CAPABILITIES"]
+    echo = next(row for row in rows if row.startswith("echo "))
+    assert "Echo" in echo and "streaming" in echo
+    name_column = header.index("NAME")
+    assert all(row[name_column - 2 : name_column] == "  " for row in rows)
+
+
+def test_json_output_has_the_full_objects(backend_name):
+    result = run_dial(["models", "--backend", backend_name, "--json"])
+    assert result.code == 0, result.stderr
+    models = json.loads(result.stdout)
+    echo = next(m for m in models if m["id"] == "echo")
+    assert echo["display_name"] == "Echo"
+    assert echo["capabilities"]["chat_completion"] is True
+
+
+def test_piped_and_json_listings_name_the_same_models(backend_name):
+    ids = run_dial(["models", "--backend", backend_name]).stdout.splitlines()
+    listed = json.loads(run_dial(["models", "--backend", backend_name, "--json"]).stdout)
+    assert ids == [m["id"] for m in listed]
+
+
+def test_wrong_key_exits_3(backend_name, monkeypatch):
+    monkeypatch.setenv("DIAL_API_KEY", "not-the-key")
+    result = run_dial(["models", "--backend", backend_name])
+    assert result.code == 3
+    assert result.stderr.startswith("dial: ") and result.stderr.count("\n") == 1
