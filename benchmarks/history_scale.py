@@ -31,14 +31,15 @@ sys.path.insert(0, str(REPO))
 
 from dialcli.conversation import Conversation, Role  # noqa: E402
 
-WORDS = (
+VOCABULARY = (
     "the of and to in is for that with on as are this be by from it or an can not "
     "function value error request response server client model token stream message "
     "python file data list return string number config deployment table index cache "
     "latency timeout retry header json schema query result user system prompt answer "
     "example because however therefore which would could should also then when where "
     "größe café naïve résumé — “quoted” …"
-).split()
+)
+WORDS = VOCABULARY.split()
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "gemini-1.5-pro", "mistral-large"]
 RARE_WORD = "zanzibar"  # planted in a few conversations: a search that scans everything
 COMMON_WORD = "latency"  # in most conversations: a search that stops early

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     try:
         return _run(argv, streams)
     except DialError as err:
-        streams.err(f"dial: {err}")
+        _report(err, streams, f"dial: {err}")
         return err.exit_code
     except PipeClosed:
         if io is None:
@@ -62,19 +62,26 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
 
 
 def _internal_error(err: Exception, streams: object) -> int:
-    import traceback
-
-    from dialcli.debuglog import redact
-
-    text = "".join(traceback.format_exception(err)) if os.environ.get("DIAL_DEBUG") else ""
-    text += f"dial: internal error: {type(err).__name__}: {err}"
+    line = f"dial: internal error: {type(err).__name__}: {err}"
     if not os.environ.get("DIAL_DEBUG"):
-        text += " (set DIAL_DEBUG=1 for a traceback)"
+        line += " (set DIAL_DEBUG=1 for a traceback)"
+    _report(err, streams, line)
+    return 1
+
+
+def _report(err: BaseException, streams: object, line: str) -> None:
+    """The one error line; with DIAL_DEBUG=1 the traceback first. The key is scrubbed."""
+    text = line
+    if os.environ.get("DIAL_DEBUG"):
+        import traceback
+
+        text = "".join(traceback.format_exception(err)) + line
     key = os.environ.get("DIAL_API_KEY")
     if key:
+        from dialcli.debuglog import redact
+
         text = text.replace(key, redact(key))
     streams.err(text)  # type: ignore[attr-defined]
-    return 1
 
 
 def _run(argv: list[str] | None, io: object) -> int:

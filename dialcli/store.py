@@ -34,7 +34,7 @@ from dialcli.store_index import (
     Problem,
     Summary,
     decode,
-    refresh,
+    listing,
     summarize,
 )
 
@@ -94,11 +94,10 @@ class Store:
 
     def list(self, limit: int | None = None) -> list[Summary]:
         """Summaries newest first (by ``updated``); unreadable files go to ``problems``."""
-        summaries, problems = refresh(self._dir)
+        summaries, problems = listing(self._dir, None if limit is None else max(limit, 0))
         for problem in problems:
             self._problems.setdefault(problem.path, problem.reason)
-        summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
-        return summaries if limit is None else summaries[: max(limit, 0)]
+        return summaries
 
     def latest(self) -> str | None:
         """The id of the most recently updated conversation, if any."""

@@ -1,4 +1,4 @@
-"""Decoding conversation files and the derived index that makes listing fast.
+"""Decoding conversation files, and the derived index that makes listing fast.
 
 The index (``conversations/.index.json``) maps each file name to the stat key it was
 read at and the few fields ``history list`` shows. It is never the only copy of
@@ -13,15 +13,15 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from dialcli.conversation import Conversation
+from dialcli.conversation import Conversation, Role
 
 INDEX_NAME = ".index.json"
 INDEX_VERSION = 1
@@ -29,6 +29,7 @@ TEMP_PREFIX = ".tmp-"
 # A temp file this old belongs to a writer that was killed; nothing will rename it.
 STALE_TEMP_SECONDS = 3600
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_ROLES = frozenset(str(r) for r in Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +56,16 @@ class BadFile(Exception):
     """The bytes of a conversation file are not a conversation; ``str()`` says why."""
 
 
-def decode(data: bytes, name: str) -> Conversation:
-    """Parse and check one file's bytes; raise BadFile with a one-line reason."""
+class _BadIndex(Exception):
+    """The index parsed but holds something we did not write: rebuild it."""
+
+
+def parse(data: bytes, name: str) -> dict[str, Any]:
+    """The document in one file's bytes, checked to be a conversation, or BadFile.
+
+    Checks exactly what ``Conversation.from_dict`` would trip on, so that listing
+    (which skips building objects) and loading agree on which files are bad.
+    """
     if not data.strip():
         raise BadFile("empty file")
     try:
@@ -70,25 +79,55 @@ def decode(data: bytes, name: str) -> Conversation:
     stem = name.removesuffix(".json")
     if doc.get("id") != stem:
         raise BadFile(f"not a conversation (its 'id' is not {stem!r})")
-    if not isinstance(doc.get("messages", []), list):
+    messages = doc.get("messages", [])
+    if not isinstance(messages, list):
         raise BadFile("not a conversation ('messages' is not a list)")
-    try:
-        return Conversation.from_dict(doc)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise BadFile(f"not a conversation (bad message: {err!r})") from None
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            raise BadFile(f"not a conversation (message {i} has no valid role)")
+    return doc
+
+
+def decode(data: bytes, name: str) -> Conversation:
+    """One file's bytes as a Conversation, or BadFile with a one-line reason."""
+    return Conversation.from_dict(parse(data, name))
 
 
 def summarize(conv: Conversation) -> Summary:
     return Summary(conv.id, conv.created, conv.updated, conv.model, len(conv.messages), conv.title)
 
 
-def _stat_key(st: os.stat_result) -> list[int]:
-    # os.replace always brings a new inode, so the store's own writes never keep a key;
-    # size and mtime catch edits in place by other programs.
-    return [st.st_ino, st.st_size, st.st_mtime_ns]
+def _entry(key: list[int], doc: dict[str, Any]) -> list[Any]:
+    # Same defaults as Conversation.from_dict, without building 20 Message objects.
+    created = str(doc.get("created") or "")
+    return [*key, None, doc["id"], created, str(doc.get("updated") or "") or created,
+            str(doc.get("model") or ""), len(doc.get("messages", [])),
+            str(doc.get("title") or "")]  # fmt: skip
 
 
-def _load_index(path: Path) -> dict[str, list[Any]]:
+def _read_entry(directory: Path, name: str) -> list[Any] | None:
+    """A fresh index entry for one file, or None if it vanished meanwhile.
+
+    An entry is ``[ino, size, mtime_ns, problem, id, created, updated, model, count,
+    title]``, or just the first four when ``problem`` (a reason) is set.
+    """
+    try:
+        fd = os.open(directory / name, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        return [0, 0, 0, f"cannot read: {err.strerror}"]  # key 0 never matches: retried
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())  # of the descriptor read, so the key matches these bytes
+        key = [st.st_ino, st.st_size, st.st_mtime_ns]
+        data = f.read()
+    try:
+        return _entry(key, parse(data, name))
+    except BadFile as err:
+        return [*key, str(err)]
+
+
+def _load_index(path: Path) -> dict[str, Any]:
     try:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
@@ -101,112 +140,97 @@ def _load_index(path: Path) -> dict[str, list[Any]]:
 
 def _write_index(path: Path, files: dict[str, list[Any]]) -> None:
     """Best effort and without fsync: a lost or torn index is simply rebuilt."""
-    data = orjson.dumps({"version": INDEX_VERSION, "files": files})
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".index", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(orjson.dumps({"version": INDEX_VERSION, "files": files}))
         os.replace(tmp, path)
         tmp = None
     except OSError:
-        pass  # read-only or full disk: listing still works, just slower next time
+        pass  # read-only or full disk: listing still works, only slower next time
     finally:
         if tmp is not None:
-            _unlink_quietly(tmp)
+            with suppress(OSError):
+                os.unlink(tmp)
 
 
-def _unlink_quietly(path: str | Path) -> None:
+def _sweep_temp(entry: os.DirEntry[str], now: float) -> None:
     with suppress(OSError):
-        os.unlink(path)
+        if now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
+            os.unlink(entry.path)
 
 
-def _read_entry(directory: Path, name: str) -> list[Any] | None:
-    """A fresh index entry for one file, or None if it vanished meanwhile."""
-    try:
-        fd = os.open(directory / name, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        return [0, 0, 0, f"cannot read: {err.strerror}"]
-    with os.fdopen(fd, "rb") as f:
-        # fstat of the descriptor read from, so the key matches exactly these bytes.
-        key = _stat_key(os.fstat(f.fileno()))
-        data = f.read()
-    try:
-        conv = decode(data, name)
-    except BadFile as err:
-        return [*key, str(err)]
-    return [*key, None, conv.id, conv.created, conv.updated, conv.model,
-            len(conv.messages), conv.title]  # fmt: skip
+def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]], bool]:
+    """Entries for every ``*.json`` file now in the directory, and whether any changed.
 
-
-def _scan(directory: Path) -> Iterator[tuple[str, list[int] | None]]:
-    """(name, stat key) of each conversation file; sweeps temp files of killed writers."""
+    Reuses an old entry when its stat key still matches; one stat per file is the
+    whole cost of a warm listing, so this loop is kept tight.
+    """
+    new: dict[str, list[Any]] = {}
+    changed = False
+    now = time.time()
     try:
         it = os.scandir(directory)
     except (FileNotFoundError, NotADirectoryError):
-        return
-    now = time.time()
+        return new, bool(old)
     with it:
-        for entry in it:
-            name = entry.name
-            if name.startswith(TEMP_PREFIX):
-                try:
-                    if now - entry.stat().st_mtime > STALE_TEMP_SECONDS:
-                        _unlink_quietly(entry.path)
-                except OSError:
-                    pass
+        for dirent in it:
+            name = dirent.name
+            if name[0] == ".":
+                if name.startswith(TEMP_PREFIX):
+                    _sweep_temp(dirent, now)
                 continue
-            if name.startswith(".") or not name.endswith(".json"):
+            if not name.endswith(".json"):
                 continue
+            entry = old.get(name)
             try:
-                yield name, _stat_key(entry.stat())
-            except FileNotFoundError:
-                continue
+                st = dirent.stat()
+                fresh = (
+                    type(entry) is list
+                    and len(entry) in (4, 10)
+                    and entry[0] == st.st_ino
+                    and entry[1] == st.st_size
+                    and entry[2] == st.st_mtime_ns
+                )
             except OSError:
-                yield name, None
+                fresh = False
+            if not fresh:
+                changed = True
+                entry = _read_entry(directory, name)
+                if entry is None:
+                    continue
+            new[name] = entry  # type: ignore[assignment]
+    return new, changed or len(new) != len(old)
 
 
-def _from_entry(directory: Path, name: str, entry: list[Any]) -> Summary | Problem | None:
-    """The value an index entry stands for, or None if the entry is malformed."""
-    if len(entry) == 4 and isinstance(entry[3], str):
-        return Problem(directory / name, entry[3])
-    if len(entry) != 10 or entry[3] is not None or not isinstance(entry[8], int):
-        return None
-    if not all(isinstance(v, str) for v in (*entry[4:8], entry[9])):
-        return None
-    return Summary(*entry[4:10])
+def _summary(entry: list[Any]) -> Summary:
+    fields = entry[4:10]
+    if not all(type(v) is str for v in fields[:4]) or type(fields[4]) is not int:
+        raise _BadIndex
+    if type(fields[5]) is not str:
+        raise _BadIndex
+    return Summary(*fields)
 
 
-def refresh(directory: Path) -> tuple[list[Summary], list[Problem]]:
-    """Summaries of every readable conversation (unsorted) and the files that are not.
-
-    Reuses index entries whose stat key still matches, re-reads the rest, and rewrites
-    the index only when something changed.
-    """
+def listing(directory: Path, limit: int | None) -> tuple[list[Summary], list[Problem]]:
+    """The ``limit`` newest conversations (by ``updated``) and every unreadable file."""
     index_path = directory / INDEX_NAME
     old = _load_index(index_path)
-    new: dict[str, list[Any]] = {}
-    summaries: list[Summary] = []
-    problems: list[Problem] = []
-    changed = False
-    for name, key in _scan(directory):
-        entry = old.get(name)
-        item = None
-        if key is not None and isinstance(entry, list) and entry[:3] == key:
-            item = _from_entry(directory, name, entry)
-        if item is None:
-            changed = True
-            entry = _read_entry(directory, name)
-            if entry is None:
-                continue
-            item = _from_entry(directory, name, entry)
-        new[name] = entry  # type: ignore[assignment]
-        if isinstance(item, Summary):
-            summaries.append(item)
-        elif item is not None:
-            problems.append(item)
-    if (changed or len(new) != len(old)) and directory.is_dir():
-        _write_index(index_path, new)
+    for attempt in range(2):
+        entries, changed = _refresh(directory, old)
+        try:
+            good = [e for e in entries.values() if e[3] is None]
+            good.sort(key=itemgetter(6, 4), reverse=True)
+            summaries = [_summary(e) for e in (good if limit is None else good[:limit])]
+            break
+        except (_BadIndex, TypeError, IndexError):
+            # Only an index we did not write gets here; on the second pass every
+            # entry comes from the files themselves.
+            if attempt:
+                raise
+            old, changed = {}, True
+    if changed and directory.is_dir():
+        _write_index(index_path, entries)
+    problems = [Problem(directory / n, e[3]) for n, e in entries.items() if e[3] is not None]
     return summaries, problems

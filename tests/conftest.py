@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers import as plain modules
 
-from faultserver import FaultServer  # noqa: E402
-from helpers import EMULATOR_KEY, RunningEmulator, start_emulator  # noqa: E402
+from faultserver import FaultServer
+from helpers import EMULATOR_KEY, RunningEmulator, start_emulator
 
 
 @pytest.fixture(scope="session")

@@ -63,7 +63,11 @@ def event(data: dict[str, Any] | str) -> bytes:
     """One SSE event as aidial-sdk writes it (compact JSON, raw UTF-8 here)."""
     # ensure_ascii=False: real servers may send raw UTF-8 (the sdk escapes it), and
     # the bytewise scenario needs multi-byte characters on the wire.
-    text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    )
     return f"data: {text}\n\n".encode()
 
 

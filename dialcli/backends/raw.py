@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from dialcli import __version__
 from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
 from dialcli.backends.replies import (
     delta_from_chunk,
@@ -35,7 +36,7 @@ class RawBackend(Backend):
         self._policy = RetryPolicy(retries=settings.retries)
         self._client = httpx.Client(
             base_url=settings.url,
-            headers={"Api-Key": settings.require_key()},
+            headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,

@@ -154,4 +154,3 @@ class Flaky(ChatCompletion):
                 )
             raise DIALException(f"Service unavailable {where}", status_code=503)
         await stream_text(request, response, rest)
-
