@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
         streams.err("dial: interrupted")
         return 130
     except AnswerInterrupted as stop:
+        if isinstance(stop.cause, PipeClosed):
+            if io is None:
+                _silence_stdout()
+            return EXIT_SIGPIPE
         if isinstance(stop.cause, Terminated):
             streams.err("dial: terminated")
             return EXIT_SIGTERM

@@ -7,7 +7,11 @@ from typing import Any
 
 from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, merge_custom_content
 from dialcli.errors import DialError
-from dialcli.output import AnswerWriter
+from dialcli.output import AnswerWriter, PipeClosed
+
+# What stops an answer early on the user's side: Ctrl-C, SIGTERM, or the reader of
+# stdout going away. What arrived is kept (marked interrupted) in each case.
+STOPS = (KeyboardInterrupt, PipeClosed)
 
 
 class AnswerInterrupted(Exception):
@@ -40,10 +44,13 @@ def run_turn(
     if not stream:
         try:
             reply = backend.complete(request)
-        except (KeyboardInterrupt, Terminated) as err:
+        except (*STOPS, Terminated) as err:
             raise AnswerInterrupted(reply, err) from None
         if writer is not None:
-            writer.write(reply.content)
+            try:
+                writer.write(reply.content)
+            except PipeClosed as err:
+                raise AnswerInterrupted(reply, err) from None
         return reply
     parts: list[str] = []
     custom: dict[str, Any] = {}
@@ -61,7 +68,7 @@ def run_turn(
                 reply.usage = delta.usage
             if on_delta is not None:
                 on_delta(delta)
-    except (KeyboardInterrupt, Terminated) as err:
+    except (*STOPS, Terminated) as err:
         reply.content = "".join(parts)
         reply.custom_content = custom or None
         raise AnswerInterrupted(reply, err) from None

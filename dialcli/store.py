@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -35,6 +36,7 @@ from dialcli.store_index import (
     Summary,
     decode,
     listing,
+    parse,
     summarize,
 )
 
@@ -43,9 +45,6 @@ __all__ = ["Hit", "Problem", "Store", "Summary"]
 MIN_PREFIX = 4
 SNIPPET_WIDTH = 80
 _UNSET: str = "\0unset"  # sentinel: `system=None` means "remove the system prompt"
-# Non-ASCII letters that re.IGNORECASE equates with ASCII ones (Kelvin sign, long s,
-# dotted capital I): a file holding them may match an ASCII query the byte check misses.
-_FOLDS_TO_ASCII = ("\u212a".encode(), "\u017f".encode(), "\u0130".encode())
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +124,8 @@ class Store:
         if not names:
             raise NotFoundError(f"no saved conversation matches '{ref}'")
         titles = {s.id: s.title for s in self.list()}
-        shown = ", ".join(f"{n[:8]} ({titles.get(n, '?')})" for n in sorted(names)[:10])
+        width = _distinct_width(names)
+        shown = ", ".join(f"{n[:width]} ({titles.get(n, '?')})" for n in sorted(names)[:10])
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
@@ -133,12 +133,11 @@ class Store:
         """Conversations whose system prompt or messages contain ``text`` (any case).
 
         Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
-        and parsed only when it may match.
+        and parsed only when it may match; see ``_matcher`` for what "any case" means.
         """
         if not text:
             raise UsageError("search text must not be empty")
-        pattern = re.compile(re.escape(text), re.IGNORECASE)
-        maybe = _prefilter(text, pattern)
+        pattern, maybe = _matcher(text)
         hits: list[Hit] = []
         for summary in self.list():
             if limit is not None and len(hits) >= limit:
@@ -151,13 +150,13 @@ class Store:
             if not maybe(data):
                 continue
             try:
-                conv = decode(data, path.name)
+                doc = parse(data, path.name)  # no Message objects: a match needs only text
             except BadFile as err:
                 self._problems.setdefault(path, str(err))
                 continue
-            hit = _first_match(conv, pattern)
+            hit = _first_match(doc, pattern)
             if hit is not None:
-                hits.append(Hit(summarize(conv), *hit))
+                hits.append(Hit(summarize(doc), *hit))
         return hits
 
     # -- writing -----------------------------------------------------------------------
@@ -234,9 +233,10 @@ class Store:
     def _names(self) -> list[str]:
         try:
             with os.scandir(self._dir) as it:
-                return [e.name for e in it if e.name.endswith(".json") and e.name[0] != "."]
+                names = [e.name for e in it if e.name.endswith(".json")]
         except (FileNotFoundError, NotADirectoryError):
             return []
+        return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
     def _ensure_dirs(self) -> None:
         for directory in (self.home, self._dir, self._dir / ".locks"):
@@ -324,33 +324,51 @@ def _save_error(err: OSError, path: Path) -> StorageError:
     return StorageError(f"could not save conversation: {reason} ({path})")
 
 
+def _distinct_width(ids: list[str], shortest: int = 8) -> int:
+    """How many leading characters tell these ids apart (at least ``shortest``)."""
+    width = shortest
+    while width < 36 and len({i[:width] for i in ids}) < len(ids):
+        width += 1
+    return width
+
+
 def _later(now: str, previous: str) -> str:
     # A clock stepping back must not make an appended conversation look older.
     return now if now > previous else previous
 
 
-def _prefilter(text: str, pattern: re.Pattern[str]) -> Callable[[bytes], bool]:
-    """A fast "may this file's raw bytes contain text?" check; never a false negative."""
-    if any(c in text for c in '"\\') or any(ord(c) < 0x20 for c in text):
-        return lambda data: True  # JSON escapes these: the raw bytes cannot be compared
+def _matcher(text: str) -> tuple[re.Pattern[str], Callable[[bytes], bool]]:
+    """The pattern that decides a match, and a fast check of a file's raw bytes.
+
+    An ASCII query matches ASCII letters in any case (re.ASCII, so the Kelvin sign is
+    not a "k"), which is exactly what ``bytes.lower()`` does: the byte check is then
+    exact for text stored raw. orjson writes non-ASCII as raw UTF-8, so only text that
+    JSON must escape (quote, backslash, control characters) defeats it, and "/" which
+    some writers escape. A non-ASCII query decodes each file (and parses any with
+    \\u escapes, as Python's json writes by default).
+    """
     if text.isascii():
+        pattern = re.compile(re.escape(text), re.IGNORECASE | re.ASCII)
+        if any(c in text for c in '"\\') or any(ord(c) < 0x20 for c in text):
+            return pattern, lambda data: True  # escaped in the file: parse every file
         needle = text.lower().encode()
+        if "/" in text:
+            return pattern, lambda data: needle in data.lower() or b"\\/" in data
+        return pattern, lambda data: needle in data.lower()
+    pattern = re.compile(re.escape(text), re.IGNORECASE)
 
-        def check(data: bytes) -> bool:
-            lowered = data.lower()  # ASCII-only lowering, the same as for the needle
-            return (
-                needle in lowered
-                or b"\\u" in data  # another writer may have escaped non-ASCII or more
-                or any(seq in data for seq in _FOLDS_TO_ASCII)
-            )
+    def check(data: bytes) -> bool:
+        return b"\\u" in data or bool(pattern.search(data.decode("utf-8", "replace")))
 
-        return check
-    return lambda data: b"\\u" in data or bool(pattern.search(data.decode("utf-8", "replace")))
+    return pattern, check
 
 
-def _first_match(conv: Conversation, pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
-    texts: list[tuple[str, int | None]] = [(conv.system, None)] if conv.system else []
-    texts += [(m.content, i) for i, m in enumerate(conv.messages)]
+def _first_match(doc: dict[str, Any], pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
+    """Snippet and place of the first match: system prompt first, then messages in order."""
+    system = doc.get("system")
+    texts: list[tuple[str, int | None]] = [(system, None)] if isinstance(system, str) else []
+    # str(... or "") as in Message.from_dict, so search sees what `history show` shows.
+    texts += [(str(m.get("content") or ""), i) for i, m in enumerate(doc.get("messages", []))]
     for text, where in texts:
         found = pattern.search(text)
         if found:

@@ -93,16 +93,18 @@ def decode(data: bytes, name: str) -> Conversation:
     return Conversation.from_dict(parse(data, name))
 
 
-def summarize(conv: Conversation) -> Summary:
-    return Summary(conv.id, conv.created, conv.updated, conv.model, len(conv.messages), conv.title)
+def summarize(doc: dict[str, Any]) -> Summary:
+    """The summary of a document that ``parse`` accepted."""
+    return Summary(*_fields(doc))
 
 
-def _entry(key: list[int], doc: dict[str, Any]) -> list[Any]:
+def _fields(doc: dict[str, Any]) -> list[Any]:
     # Same defaults as Conversation.from_dict, without building 20 Message objects.
     created = str(doc.get("created") or "")
-    return [*key, None, doc["id"], created, str(doc.get("updated") or "") or created,
-            str(doc.get("model") or ""), len(doc.get("messages", [])),
-            str(doc.get("title") or "")]  # fmt: skip
+    updated = str(doc.get("updated") or "") or created
+    model = str(doc.get("model") or "")
+    messages = len(doc.get("messages", []))
+    return [doc["id"], created, updated, model, messages, str(doc.get("title") or "")]
 
 
 def _read_entry(directory: Path, name: str) -> list[Any] | None:
@@ -122,7 +124,7 @@ def _read_entry(directory: Path, name: str) -> list[Any] | None:
         key = [st.st_ino, st.st_size, st.st_mtime_ns]
         data = f.read()
     try:
-        return _entry(key, parse(data, name))
+        return [*key, None, *_fields(parse(data, name))]
     except BadFile as err:
         return [*key, str(err)]
 

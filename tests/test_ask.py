@@ -110,6 +110,7 @@ def test_json_output_has_model_content_finish_reason_and_usage(backend_name):
 def test_json_output_is_the_same_without_streaming(backend_name):
     streamed = json.loads(ask(backend_name, "-m", "echo", "--json", "a b c")[1])
     whole = json.loads(ask(backend_name, "-m", "echo", "--json", "--no-stream", "a b c")[1])
+    assert streamed.pop("conversation_id") != whole.pop("conversation_id")
     assert streamed == whole
 
 

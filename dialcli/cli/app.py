@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, models
+from dialcli.cli import ask, history, models
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -54,3 +54,4 @@ def root(
 
 app.command("ask", help=ask.HELP)(ask.ask_command)
 app.command("models", help=models.HELP)(models.models_command)
+app.add_typer(history.app, name="history")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +16,7 @@ from dialcli.output import IOStreams
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend
+    from dialcli.session import Session
 
 HELP = """Ask one question; the answer streams to stdout.
 
@@ -42,6 +44,8 @@ class AskOptions:
     max_tokens: int | None = None
     stream: bool = True
     as_json: bool = False
+    continue_id: str | None = None  # "last" for -c, an id or prefix for --cid
+    save: bool = True
 
 
 def ask_command(
@@ -65,12 +69,29 @@ def ask_command(
         bool, typer.Option("--no-stream", help="One non-streaming request; print at the end.")
     ] = False,
     as_json: options.AsJson = False,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
+    ] = False,
+    cid: Annotated[
+        str | None,
+        typer.Option("--cid", help="Continue the conversation with this id (or unique prefix)."),
+    ] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save this exchange to history.")
+    ] = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
     verbose: options.Verbose = False,
 ) -> None:
     io: IOStreams = ctx.obj
+    if continue_last and cid:
+        raise UsageError("give either -c/--continue or --cid, not both")
+    continue_id = "last" if continue_last else cid
+    if continue_id and system is not None:
+        raise UsageError("-s/--system applies to a new conversation, not a continued one")
+    if continue_id and no_save:
+        raise UsageError("--no-save starts a new conversation; it cannot continue one")
     settings = resolve_settings(
         options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
     )
@@ -81,45 +102,47 @@ def ask_command(
         settings=settings,
         make_backend=lambda: get_backend(settings, io),
         prompt=prompt,
-        model=settings.resolve_model(model),
+        model=settings.resolve_model(model) if model or not continue_id else "",
         system=system if system is not None else settings.system,
         temperature=temperature,
         max_tokens=max_tokens,
         stream=not no_stream,
         as_json=as_json,
+        continue_id=continue_id,
+        save=not no_save,
     )
     run_ask(opts)
 
 
 def run_ask(opts: AskOptions) -> None:
-    from dialcli.backends.base import ChatRequest
-    from dialcli.conversation import Conversation, Role
     from dialcli.exchange import AnswerInterrupted, run_turn
-    from dialcli.output import AnswerWriter
+    from dialcli.output import AnswerWriter, PipeClosed
 
     io = opts.io
     text = _read_prompt(io, opts.prompt)
-    if not opts.model:
-        raise UsageError("no model: pass -m NAME or set DIAL_MODEL (see 'dial models')")
-    conversation = Conversation(model=opts.model, system=opts.system)
-    conversation.add(Role.USER, text)
-    request = ChatRequest(
-        model=opts.model,
-        messages=conversation.request_messages(),
-        temperature=opts.temperature,
-        max_tokens=opts.max_tokens,
+    session = open_session(opts)
+    request, question = session.request(
+        text, temperature=opts.temperature, max_tokens=opts.max_tokens
     )
     writer = None if opts.as_json else AnswerWriter(io.stdout)
     with opts.make_backend() as backend:
         try:
             reply = run_turn(backend, request, writer, stream=opts.stream)
-        except (DialError, AnswerInterrupted):
+        except AnswerInterrupted as stop:
             if writer is not None and writer.written:
-                writer.finish()  # what arrived stays, ended by a newline
+                with suppress(PipeClosed):
+                    writer.finish()
+            if stop.partial.content:
+                session.record(question, stop.partial, interrupted=True)
+            raise
+        except DialError:
+            if writer is not None and writer.written:
+                writer.finish()  # what arrived stays, ended by a newline; nothing is saved
             raise
     if writer is not None:
         writer.finish()
-    else:
+    session.record(question, reply)
+    if writer is None:
         import orjson
 
         document = {
@@ -127,10 +150,25 @@ def run_ask(opts: AskOptions) -> None:
             "content": reply.content,
             "finish_reason": reply.finish_reason,
             "usage": reply.usage,
+            "conversation_id": session.id if session.store is not None else None,
         }
         if reply.custom_content:
             document["custom_content"] = reply.custom_content
         io.out(orjson.dumps(document).decode() + "\n")
+
+
+def open_session(opts: AskOptions) -> Session:
+    """A new conversation, or the saved one that -c/--cid names."""
+    from dialcli.session import Session
+    from dialcli.store import Store
+
+    store = Store(opts.settings.home) if opts.save else None
+    if opts.continue_id:
+        assert store is not None
+        return Session.resume(store, opts.continue_id, model=opts.model or None)
+    if not opts.model:
+        raise UsageError("no model: pass -m NAME or set DIAL_MODEL (see 'dial models')")
+    return Session.new(store, opts.model, opts.system)
 
 
 def _read_prompt(io: IOStreams, arg: str | None) -> str:

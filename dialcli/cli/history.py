@@ -1,0 +1,214 @@
+"""dial history: list, show, search and delete saved conversations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dialcli.cli import options
+from dialcli.config import Settings, resolve_settings
+from dialcli.errors import UsageError
+from dialcli.output import IOStreams
+
+if TYPE_CHECKING:
+    from dialcli.conversation import Conversation
+    from dialcli.store import Store
+
+app = typer.Typer(
+    help="""Saved conversations: list, show, search, delete.
+
+\b
+Examples:
+  dial history list --limit 5
+  dial history show last
+  dial history search "docker" --json | jq -r '.[].id'
+  dial history delete 3f2a --yes
+""",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+IdArg = Annotated[str, typer.Argument(help="Conversation id, unique prefix (4+), or 'last'.")]
+
+
+def _store(ctx: typer.Context) -> tuple[IOStreams, Store]:
+    from dialcli.store import Store
+
+    settings: Settings = resolve_settings({})
+    return ctx.obj, Store(settings.home)
+
+
+def _report_problems(io: IOStreams, store: Store) -> None:
+    for problem in store.problems:
+        io.err(f"dial: warning: skipped unreadable file {problem.path}: {problem.reason}")
+
+
+def _when(timestamp: str) -> str:
+    """2026-11-25T19:40:01.123Z -> 2026-11-25 19:40 (UTC, as stored)."""
+    return timestamp[:16].replace("T", " ")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 20,
+    as_json: options.AsJson = False,
+) -> None:
+    """List saved conversations, newest first.
+
+    \b
+    Examples:
+      dial history list
+      dial history list -n 100 | grep gpt-4o
+    """
+    import orjson
+
+    io, store = _store(ctx)
+    summaries = store.list(limit=limit)
+    _report_problems(io, store)
+    if as_json:
+        io.out(orjson.dumps([asdict(s) for s in summaries], option=orjson.OPT_INDENT_2).decode())
+        io.out("\n")
+        return
+    rows = [(s.id, _when(s.updated), s.model, str(s.messages), s.title) for s in summaries]
+    if io.stdout_is_tty:
+        rows = [("ID", "UPDATED (UTC)", "MODEL", "MSGS", "TITLE")] + [
+            (r[0][:8], *r[1:]) for r in rows
+        ]
+        io.out(_table(rows))
+    else:
+        io.out("".join("\t".join(row) + "\n" for row in rows))
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    return "".join(lines)
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJson = False) -> None:
+    """Print a conversation as a readable transcript, or the stored document with --json.
+
+    \b
+    Examples:
+      dial history show last
+      dial history show 3f2a --json | jq '.messages[-1].content'
+    """
+    import orjson
+
+    io, store = _store(ctx)
+    conv = store.load(store.resolve(conversation))
+    if as_json:
+        io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        io.out(transcript(conv))
+
+
+def transcript(conv: Conversation, last: int | None = None) -> str:
+    """A readable transcript; ``last`` keeps only the last N exchanges."""
+    from dialcli.render import format_stages
+
+    head = [
+        f"# {conv.title or '(untitled)'}",
+        f"id: {conv.id}",
+        f"model: {conv.model}   created: {_when(conv.created)}   updated: {_when(conv.updated)}",
+    ]
+    messages = conv.messages
+    if last is not None:
+        users = [i for i, m in enumerate(messages) if m.role == "user"]
+        if len(users) > last:
+            messages = messages[users[-last] :]
+    body: list[str] = []
+    if conv.system and last is None:
+        body.append(f"System: {conv.system}")
+    for message in messages:
+        label = "You" if message.role == "user" else "Assistant"
+        text = message.content
+        if message.interrupted:
+            text += " [interrupted]"
+        stages = format_stages(message.custom_content)
+        body.append(f"{label}: {stages}{text}")
+    return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"
+
+
+@app.command("search")
+def search_command(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Text to find (any case) in messages.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 50,
+    as_json: options.AsJson = False,
+) -> None:
+    """Find conversations whose messages contain TEXT (case-insensitive).
+
+    \b
+    Examples:
+      dial history search kubernetes
+      dial history search "error 502" --json | jq -r '.[].id'
+    """
+    import orjson
+
+    io, store = _store(ctx)
+    hits = store.search(text, limit=limit)
+    _report_problems(io, store)
+    if as_json:
+        documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
+        io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for hit in hits:
+        s = hit.summary
+        short = s.id[:8] if io.stdout_is_tty else s.id
+        io.out(f"{short}  {_when(s.updated)}  {s.title}\n    {hit.snippet}\n")
+
+
+@app.command("delete")
+def delete_command(
+    ctx: typer.Context,
+    conversations: Annotated[
+        list[str], typer.Argument(help="Conversation ids, unique prefixes, or 'last'.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete saved conversations (asks first on a terminal).
+
+    \b
+    Examples:
+      dial history delete 3f2a
+      dial history delete last --yes
+    """
+    io, store = _store(ctx)
+    ids = list(dict.fromkeys(store.resolve(ref) for ref in conversations))
+    if not yes:
+        if not io.stdin_is_tty:
+            raise UsageError("refusing to delete without a terminal to confirm; add --yes")
+        titles = {s.id: s.title for s in store.list()}
+        for conv_id in ids:
+            io.err(f"  {conv_id[:8]}  {titles.get(conv_id, '')}")
+        io.stderr.write(f"Delete {len(ids)} conversation(s)? [y/N] ")
+        io.stderr.flush()
+        answer = io.stdin.readline().decode("utf-8", "replace").strip().lower()
+        if answer not in ("y", "yes"):
+            io.err("dial: nothing deleted")
+            return
+    for conv_id in ids:
+        store.delete(conv_id)
+    if io.stderr_is_tty:
+        io.err(f"Deleted {len(ids)} conversation(s).")
+
+
+@app.command("path")
+def path_command(ctx: typer.Context) -> None:
+    """Print the directory that holds saved conversations.
+
+    \b
+    Examples:
+      dial history path
+      ls "$(dial history path)"
+    """
+    io, store = _store(ctx)
+    io.out(f"{store.path}\n")
