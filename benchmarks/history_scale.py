@@ -148,6 +148,9 @@ def main() -> None:
             (f"search('{RARE_WORD}')", f"store.search('{RARE_WORD}')"),
             ("search('Größe', limit=20)", "store.search('Größe', limit=20)"),
             ("search('no-such-word')", "store.search('no-such-word')"),
+            # in every file's JSON keys/roles, in no content: every file is parsed
+            ("search('assistant') (worst case)", "store.search('assistant')"),
+            ("search('nö such wörd') (non-ASCII)", "store.search('nö such wörd')"),
         ]
         for label, call in cases:
             measure(label, call, home, args.runs, cold=True)

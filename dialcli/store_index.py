@@ -69,7 +69,7 @@ def parse(data: bytes, name: str) -> dict[str, Any]:
     if not data.strip():
         raise BadFile("empty file")
     try:
-        doc = orjson.loads(data)
+        doc = orjson.loads(data.removeprefix(b"\xef\xbb\xbf"))  # a BOM some editors add
     except orjson.JSONDecodeError as err:
         if "UTF-8" in str(err):
             raise BadFile("not UTF-8 text") from None

@@ -64,3 +64,13 @@ def dial_environ(dial_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> d
 def backend_name(request: pytest.FixtureRequest) -> str:
     """Each backend in turn, for contract tests that must hold for both."""
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_dial_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's own DIAL_* variables or config file never leak into a test."""
+    for name in list(os.environ):
+        if name.startswith("DIAL_") or name == "NO_COLOR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DIAL_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("DIAL_HOME", str(tmp_path / "home"))

@@ -1,0 +1,99 @@
+"""Run one command in a fresh process and measure it: wall, first byte, peak RSS.
+
+The parent writes stdin, reads stdout in large blocks (so it never slows the child
+down) and waits with ``os.wait4``, which reports the peak RSS of that child alone.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+READ_SIZE = 1 << 20
+
+
+@dataclass
+class Run:
+    wall: float  # process start to exit and end of stdout, seconds
+    first_byte: float | None  # process start to the first byte on stdout
+    last_byte: float  # process start to the end of stdout
+    out_bytes: int
+    max_rss_kb: int
+    code: int
+    stdout_head: bytes = b""
+    stderr: bytes = b""
+
+    @property
+    def streaming(self) -> float:
+        """From the first byte on stdout to the last (the streaming phase)."""
+        return self.last_byte - (self.first_byte or 0.0)
+
+
+def run_once(
+    argv: Sequence[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 120
+) -> Run:
+    """Start ``argv``, feed ``stdin``, drain stdout, and time it."""
+    stderr_path = f"/tmp/dial-bench-stderr-{os.getpid()}"
+    with open(stderr_path, "w+b") as err_file:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err_file, env=env
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            if stdin:
+                proc.stdin.write(stdin)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        fd = proc.stdout.fileno()
+        first = None
+        total = 0
+        head = b""
+        deadline = started + timeout
+        while True:
+            block = os.read(fd, READ_SIZE)
+            now = time.perf_counter()
+            if not block:
+                break
+            if first is None:
+                first = now - started
+            if len(head) < 200:
+                head += block[:200]
+            total += len(block)
+            if now > deadline:
+                proc.kill()
+        last = time.perf_counter() - started
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
+        proc.stdout.close()
+        err_file.seek(0)
+        err = err_file.read()[-2000:]
+    os.unlink(stderr_path)
+    return Run(wall, first, last, total, usage.ru_maxrss, proc.returncode, head, err)
+
+
+@dataclass
+class Stats:
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def min(self) -> float:
+        return min(self.values)
+
+    @property
+    def max(self) -> float:
+        return max(self.values)
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)

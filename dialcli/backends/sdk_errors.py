@@ -1,0 +1,129 @@
+"""aidial-client, openai and httpx exceptions as our errors, worded exactly like raw's.
+
+aidial-client flattens what went wrong into a ``DialException`` whose ``message`` is
+openai's wrapper text ("Error code: 429 - {'error': {...}}") and whose status is 500
+for anything that is not an HTTP status (an error event mid-stream, a refused
+connection). The original exceptions are still chained underneath (``__cause__`` /
+``__context__``), with the httpx response and the event's error object, so we walk
+the chain and describe the failure from those, as the raw backend would.
+
+Imported only by ``dialcli.backends.sdk``: it loads openai.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import openai
+import orjson
+
+from dialcli.backends.replies import error_message_from_body, http_error, one_line, stream_error
+from dialcli.backends.retry import ConnectFailed, parse_retry_after
+
+# The raw backend's wording for transport failures; shared so both print the same line.
+from dialcli.backends.raw import _read_limited, _reason, _timeout_error
+from dialcli.config import Settings
+from dialcli.errors import DialError, NetworkError, ServerError
+
+# openai's APIStatusError text: f"Error code: {status} - {body}", body being the parsed
+# JSON printed with repr() (single quotes, True/None), or the plain text.
+_WRAPPER = re.compile(r"^Error code: (\d{3})(?: - (.*))?$", re.DOTALL)
+
+
+def strip_wrapper(message: str) -> tuple[int | None, str | None]:
+    """openai's "Error code: 429 - {'error': {...}}" as (429, the server's own message)."""
+    match = _WRAPPER.match(message.strip())
+    if match is None:
+        return None, one_line(message) if message.strip() else None
+    status, rest = int(match.group(1)), match.group(2)
+    if not rest:
+        return status, None
+    try:
+        body = ast.literal_eval(rest)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return status, error_message_from_body(rest.encode(), "")
+    try:
+        encoded = orjson.dumps(body)
+    except TypeError:
+        return status, one_line(rest)
+    return status, error_message_from_body(encoded, "application/json")
+
+
+def response_error(response: httpx.Response, model: str | None) -> DialError:
+    """An HTTP error status, from the response itself: body, status and Retry-After."""
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:
+        body = _read_limited(response)
+    return http_error(
+        response.status_code,
+        error_message_from_body(body, response.headers.get("content-type", "")),
+        model=model,
+        retry_after=parse_retry_after(dict(response.headers)),
+    )
+
+
+def not_json_error(response: httpx.Response) -> ServerError:
+    """A 2xx reply that should have been JSON, worded like raw's ``_read_json``."""
+    try:
+        body = response.content
+    except httpx.ResponseNotRead:
+        body = _read_limited(response)
+    shown = error_message_from_body(body, response.headers.get("content-type", ""))
+    return ServerError(f"expected JSON from the server, got {shown or 'empty body'}")
+
+
+def _chain(err: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = err
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
+
+
+def map_error(
+    err: BaseException, settings: Settings, *, model: str | None, started: bool
+) -> DialError:
+    """The DialError for anything the library raised.
+
+    ``started``: response headers had arrived (or the stream was being read), so a
+    broken connection is "connection dropped", not "cannot reach", and is not retried.
+    """
+    if isinstance(err, DialError):
+        return err
+    for link in _chain(err):
+        if isinstance(link, httpx.TimeoutException):
+            return _timeout_error(link, settings)
+        if isinstance(link, httpx.TransportError):
+            if started:
+                return NetworkError(f"connection dropped: {_reason(link)}")
+            if isinstance(link, httpx.ConnectError | httpx.RemoteProtocolError):
+                return ConnectFailed(f"cannot reach DIAL at {settings.url}: {_reason(link)}")
+            return NetworkError(f"network error: {_reason(link)}")
+        if isinstance(link, openai.APIStatusError | httpx.HTTPStatusError):
+            return response_error(link.response, model)
+        if isinstance(link, openai.APIResponseValidationError):
+            return not_json_error(link.response)
+        if isinstance(link, openai.APIError) and link.body is not None:
+            # openai keeps the error object of a `data: {"error": ...}` event as body.
+            return stream_error(link.body)
+        if isinstance(link, json.JSONDecodeError):
+            # openai's SSE decoder parses each event with json.loads; ``doc`` is the data.
+            return ServerError(f"malformed chunk in the event stream: {link.doc[:80]!r}")
+    return _fallback(err, model)
+
+
+def _fallback(err: BaseException, model: str | None) -> DialError:
+    """Nothing underneath explains it: use what the library's own exception says."""
+    status = getattr(err, "status_code", None)
+    message = getattr(err, "message", None)
+    if isinstance(message, str) and isinstance(status, int):
+        wrapped_status, text = strip_wrapper(message)
+        return http_error(wrapped_status or status, text, model=model)
+    # e.g. pydantic rejecting a chunk that raw would have taken as it is.
+    return ServerError(f"unexpected reply from the server: {one_line(str(err) or type(err).__name__)}")
