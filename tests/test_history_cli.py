@@ -177,7 +177,7 @@ def test_history_list_is_newest_first_with_limit_and_json():
     ]
     assert len(run_dial(["history", "list", "--limit", "2"]).stdout.splitlines()) == 2
     listed = json.loads(run_dial(["history", "list", "--json"]).stdout)
-    assert [c["title"] for c in listed][0] == "gamma question"
+    assert listed[0]["title"] == "gamma question"
     assert {"id", "updated", "model", "messages", "title"} <= set(listed[0])
     table = run_dial(["history", "list"], tty=True).stdout.splitlines()
     assert table[0].split() == ["ID", "UPDATED", "(UTC)", "MODEL", "MSGS", "TITLE"]
@@ -227,20 +227,23 @@ def test_history_path_prints_the_data_directory():
 
 
 def test_unknown_id_exits_4_and_ambiguous_prefix_exits_2():
-    ids = make_history(*(f"question {i}" for i in range(40)))
-    unknown = run_dial(["history", "show", "ffffffff-0000"])
+    from dialcli.conversation import Conversation, Role
+    from dialcli.store import Store
+
+    store = Store(Path(os.environ["DIAL_HOME"]))
+    for conv_id in ("abcd1234-0000-4000-8000-000000000001", "abcd5678-0000-4000-8000-000000000002"):
+        conv = Conversation(model="echo", id=conv_id)
+        conv.add(Role.USER, f"question {conv_id[4:8]}")
+        store.create(conv)
+    unknown = run_dial(["history", "show", "ffff0000"])
     assert unknown.code == 4 and unknown.stderr.count("\n") == 1
-    first_chars = [i[0] for i in ids]
-    shared = next(c for c in first_chars if first_chars.count(c) > 1)
-    # Four characters are required; pad with the real next characters of two ids.
-    matching = [i for i in ids if i.startswith(shared)]
-    common = os.path.commonprefix(matching[:2])
-    prefix = common if len(common) >= 4 else None
-    short = run_dial(["history", "show", shared])
+    ambiguous = run_dial(["history", "show", "abcd"])
+    assert ambiguous.code == 2 and ambiguous.stderr.count("\n") == 1
+    assert "abcd1234 (question 1234)" in ambiguous.stderr
+    assert "abcd5678 (question 5678)" in ambiguous.stderr
+    short = run_dial(["history", "show", "abc"])
     assert short.code == 2 and "at least 4" in short.stderr
-    if prefix is not None:
-        ambiguous = run_dial(["history", "show", prefix])
-        assert ambiguous.code == 2 and "matches" in ambiguous.stderr
+    assert "question 5678" in run_dial(["history", "show", "abcd5"]).stdout
 
 
 @pytest.mark.parametrize(
