@@ -138,7 +138,7 @@ def main() -> None:
             started = time.perf_counter()
             build(home, args.count, args.messages)
             print(f"built {args.count} conversations in {time.perf_counter() - started:.1f} s")
-        files = list(conv_dir.glob("*.json"))
+        files = [f for f in conv_dir.glob("*.json") if not f.name.startswith(".")]
         size = sum(f.stat().st_size for f in files) / 1e6
         print(f"{len(files)} files, {size:.0f} MB, {os.cpu_count()} CPUs, median of {args.runs}")
         print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")

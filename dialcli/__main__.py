@@ -20,6 +20,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def _silence_stdout() -> None:
     # Python flushes stdout at exit; after EPIPE that would print a traceback.
+    if sys.stdout is None:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -29,6 +31,10 @@ def _silence_stdout() -> None:
 
 def main(argv: list[str] | None = None, io: object = None) -> int:
     """Run ``dial``; returns the exit code (also used by tests, in-process)."""
+    # httpx's __init__ imports its command-line tool (click, rich, pygments: ~35 ms) only
+    # to offer httpx.main(), which dial never calls. A None entry makes that import fail
+    # at once and httpx falls back to a stub.
+    sys.modules.setdefault("httpx._main", None)
     from dialcli.output import IOStreams, PipeClosed
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
@@ -93,8 +99,10 @@ def _run(argv: list[str] | None, io: object) -> int:
     from typer.main import get_command
 
     from dialcli.cli.app import app
+    from dialcli.cli.coercion import install
     from dialcli.errors import UsageError
 
+    install()  # keeps pydantic (Typer's value coercion) out of every run
     command = get_command(app)
     args = sys.argv[1:] if argv is None else argv
     try:

@@ -27,10 +27,12 @@ class IOStreams:
 
     @classmethod
     def system(cls) -> IOStreams:
+        # A closed descriptor (`dial ask >&-`) leaves sys.stdout None: behave as if
+        # the reader had gone away, and read an empty stdin.
         return cls(
-            stdin=sys.stdin.buffer,
-            stdout=sys.stdout.buffer,
-            stderr=sys.stderr,
+            stdin=sys.stdin.buffer if sys.stdin is not None else io.BytesIO(),
+            stdout=sys.stdout.buffer if sys.stdout is not None else _ClosedOutput(),
+            stderr=sys.stderr if sys.stderr is not None else io.StringIO(),
             stdin_is_tty=_isatty(sys.stdin),
             stdout_is_tty=_isatty(sys.stdout),
             stderr_is_tty=_isatty(sys.stderr),
@@ -56,6 +58,14 @@ class IOStreams:
     @property
     def color(self) -> bool:
         return self.stderr_is_tty and not self.no_color
+
+
+class _ClosedOutput(io.RawIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        raise BrokenPipeError
 
 
 def _isatty(stream: object) -> bool:

@@ -273,10 +273,13 @@ class Store:
             os.close(fd)
         try:
             yield
+        except NotFoundError:
+            unlink = True  # no conversation: don't leave a lock file for it behind
+            raise
+        finally:
             if unlink:
                 with suppress(OSError):
-                    os.unlink(lock_path)
-        finally:
+                    os.unlink(lock_path)  # safe while held: waiters re-check the inode
             os.close(fd)  # closing the descriptor releases the flock
 
     def _write(self, path: Path, conv: Conversation) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -12,6 +13,7 @@ from pathlib import Path
 import orjson
 
 from dialcli.conversation import Conversation, Message, Role
+from dialcli.errors import NotFoundError
 from dialcli.store import Store, write_atomic
 
 WRITERS = 20
@@ -100,3 +102,35 @@ def test_killed_writer_leaves_old_or_new_file_never_half(tmp_path: Path) -> None
     assert len(seen) == 2  # the kills did land at different points of the loop
     # A SIGKILL leaves its temp file behind; listing ignores it (and sweeps it when old).
     assert [s.id for s in store.list()] == [conv_id] and store.problems == []
+
+
+def append_or_not_found(home: str, conv_id: str, barrier) -> None:
+    store = Store(Path(home))
+    barrier.wait()
+    with contextlib.suppress(NotFoundError):
+        store.append(conv_id, [Message(Role.USER, "late")])
+
+
+def delete_now(home: str, conv_id: str, barrier) -> None:
+    store = Store(Path(home))
+    barrier.wait()
+    store.delete(conv_id)
+
+
+def test_delete_racing_appends_wins_cleanly(tmp_path: Path) -> None:
+    """An append either lands before the delete or finds nothing; no lock files remain."""
+    store = Store(tmp_path)
+    for _ in range(5):
+        conv = Conversation(model="gpt-4o")
+        store.create(conv)
+        barrier = FORK.Barrier(9)
+        args = (str(tmp_path), conv.id, barrier)
+        procs = [FORK.Process(target=append_or_not_found, args=args) for _ in range(8)]
+        procs.append(FORK.Process(target=delete_now, args=args))
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=30)
+        assert [p.exitcode for p in procs] == [0] * 9
+        assert store.list() == []
+    assert os.listdir(store.path / ".locks") == []

@@ -37,6 +37,7 @@ class RawBackend(Backend):
         self._client = httpx.Client(
             base_url=settings.url,
             headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
+            verify=_needs_tls(settings.url),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -202,6 +203,18 @@ class RawBackend(Backend):
             raise ServerError(f"expected JSON from the server, got {shown}") from None
 
 
+def _needs_tls(url: str) -> bool:
+    """False for plain http with no proxy: no TLS can happen, so the CA bundle is not
+    loaded (httpx parses it for every client, ~30 ms of start-up)."""
+    import os
+
+    if not url.startswith("http://"):
+        return True
+    # A proxy (https_proxy, all_proxy...) may itself speak TLS: keep verification then.
+    proxies = (name.lower() for name in os.environ)
+    return any(name.endswith("_proxy") and name != "no_proxy" for name in proxies)
+
+
 def _read_limited(response: httpx.Response) -> bytes:
     """An error body, read only up to a size worth showing."""
     body = b""
@@ -213,6 +226,17 @@ def _read_limited(response: httpx.Response) -> bytes:
     except httpx.TransportError:
         pass
     return body
+
+
+def _is_tls_failure(err: BaseException) -> bool:
+    import ssl
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(err)
 
 
 def _reason(err: Exception) -> str:

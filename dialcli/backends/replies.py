@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from dialcli.backends.base import Delta, Reply
-from dialcli.errors import DialError, NotFoundError, ServerError, error_for_status
+from dialcli.errors import DialError, NetworkError, NotFoundError, ServerError, error_for_status
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_SHOWN = 200
@@ -106,4 +106,12 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         finish_reason=choices[0].get("finish_reason"),
         usage=data.get("usage"),
         custom_content=message.get("custom_content"),
+    )
+
+
+def tls_error(url: str, reason: str) -> NetworkError:
+    """A certificate or TLS failure: not retried, and the fix is named."""
+    return NetworkError(
+        f"TLS failure talking to {url}: {reason}; "
+        "to trust a private CA set SSL_CERT_FILE to its certificate"
     )

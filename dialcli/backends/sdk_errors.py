@@ -20,12 +20,12 @@ from collections.abc import Iterator
 import httpx
 import openai
 import orjson
-
-from dialcli.backends.replies import error_message_from_body, http_error, one_line, stream_error
-from dialcli.backends.retry import ConnectFailed, parse_retry_after
+import pydantic
 
 # The raw backend's wording for transport failures; shared so both print the same line.
 from dialcli.backends.raw import _read_limited, _reason, _timeout_error
+from dialcli.backends.replies import error_message_from_body, http_error, one_line, stream_error
+from dialcli.backends.retry import ConnectFailed, parse_retry_after
 from dialcli.config import Settings
 from dialcli.errors import DialError, NetworkError, ServerError
 
@@ -112,10 +112,21 @@ def map_error(
         if isinstance(link, openai.APIError) and link.body is not None:
             # openai keeps the error object of a `data: {"error": ...}` event as body.
             return stream_error(link.body)
+        if isinstance(link, pydantic.ValidationError):
+            return _rejected(link)
         if isinstance(link, json.JSONDecodeError):
             # openai's SSE decoder parses each event with json.loads; ``doc`` is the data.
             return ServerError(f"malformed chunk in the event stream: {link.doc[:80]!r}")
     return _fallback(err, model)
+
+
+def _rejected(err: pydantic.ValidationError) -> ServerError:
+    """aidial-client validates what openai parsed; raw takes any chunk with ``choices``."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors()[:3]
+    )
+    what = "chunk in the event stream" if err.title == "ChatCompletionChunk" else "reply"
+    return ServerError(f"malformed {what} (rejected by aidial-client: {one_line(problems)})")
 
 
 def _fallback(err: BaseException, model: str | None) -> DialError:
@@ -126,4 +137,6 @@ def _fallback(err: BaseException, model: str | None) -> DialError:
         wrapped_status, text = strip_wrapper(message)
         return http_error(wrapped_status or status, text, model=model)
     # e.g. pydantic rejecting a chunk that raw would have taken as it is.
-    return ServerError(f"unexpected reply from the server: {one_line(str(err) or type(err).__name__)}")
+    return ServerError(
+        f"unexpected reply from the server: {one_line(str(err) or type(err).__name__)}"
+    )

@@ -1,0 +1,264 @@
+"""The sdk backend: EPAM's aidial-client (sync ``Dial``), made to behave like raw.
+
+Both backends must give the same visible results, so this module governs what the
+library would otherwise decide on its own:
+
+- retries: all of the library's are off (its own and the inner openai client's); the
+  project's ``with_retries`` wraps the call that opens the response, as in raw;
+- timeouts: raw's connect/read/write/pool timeouts reach every request;
+- errors: mapped from the chained originals (``sdk_errors``), not from the library's
+  flattened ``DialException``;
+- logging: httpx event hooks show what goes over the wire; chunks are logged as the
+  library hands them over.
+
+Imported only when the sdk backend is chosen: ``import aidial_client`` loads openai.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import orjson
+from aidial_client import Dial
+
+# SyncHTTPClient is the only way to hand Dial an httpx.Client of our own (event hooks,
+# timeouts); FinalRequestOptions is how its resources describe a request.
+from aidial_client._http_client import SyncHTTPClient
+from aidial_client._internal_types._http_request import FinalRequestOptions
+from openai import Omit
+
+from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
+from dialcli.backends.replies import (
+    delta_from_chunk,
+    error_message_from_body,
+    reply_from_completion,
+)
+from dialcli.backends.retry import RetryPolicy, with_retries
+from dialcli.backends.sdk_errors import map_error, not_json_error
+from dialcli.config import Settings
+from dialcli.debuglog import NO_LOG, DebugLog, redact
+from dialcli.errors import DialError, IncompleteAnswerError, ServerError
+
+T = TypeVar("T")
+
+
+class SdkBackend(Backend):
+    name = "sdk"
+
+    def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
+        self._settings = settings
+        self._log = log
+        self._key = settings.require_key()
+        self._policy = RetryPolicy(retries=settings.retries)
+        # The response of the current attempt, seen by the hook before anyone reads it:
+        # tells "no answer at all" from "answer broke off", and gives us the headers.
+        self._response: httpx.Response | None = None
+        timeout = httpx.Timeout(
+            connect=settings.connect_timeout,
+            read=settings.read_timeout,
+            write=settings.read_timeout,
+            pool=settings.connect_timeout,
+        )
+        self._http = SyncHTTPClient(
+            base_url=settings.url,
+            api_key=self._key,
+            bearer_token=None,
+            max_retries=0,  # the library's own retries (listings); ours wrap every call
+            timeout=timeout,
+            internal_http_client=httpx.Client(
+                timeout=timeout,
+                event_hooks={"request": [self._on_request], "response": [self._on_response]},
+            ),
+        )
+        self._dial = Dial(
+            base_url=settings.url,
+            api_key=self._key,
+            max_retries=0,
+            timeout=timeout,
+            api_version=settings.api_version,
+            http_client=self._http,
+        )
+        completions = self._dial.chat.completions
+        # The sync Dial builds its openai client without max_retries/timeout (aidial-client
+        # 0.18), so chat calls got openai's defaults: 2 retries honouring Retry-After and
+        # a 600 s timeout. A copy with ours shares the same httpx client.
+        completions.openai_client = completions.openai_client.with_options(
+            max_retries=0, timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._dial.close()
+
+    # -- the wire, as far as the library lets us see it ----------------------------
+
+    def _on_request(self, request: httpx.Request) -> None:
+        self._response = None
+        log = self._log
+        if log.enabled:
+            log(f"> {request.method} {request.url}")
+            log.headers(">", request.headers.multi_items())
+            log(f"> {request.content.decode('utf-8', 'replace')}")
+        log.start_clock()
+
+    def _on_response(self, response: httpx.Response) -> None:
+        self._response = response
+        log = self._log
+        if log.enabled:
+            log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
+            log.headers("<", response.headers.multi_items())
+        if _is_event_stream(response):
+            return
+        # A JSON body or an error page: reading it here is harmless (the library reads
+        # it whole anyway) and lets -v show it like raw does.
+        response.read()
+        if log.enabled:
+            log(f"< {response.content.decode('utf-8', 'replace')}", timed=True)
+
+    # -- errors ------------------------------------------------------------------------
+
+    def _error(self, err: Exception, model: str | None, *, started: bool = False) -> DialError:
+        if self._log.enabled and not isinstance(err, DialError):
+            self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
+        started = started or self._response is not None
+        mapped = map_error(err, self._settings, model=model, started=started)
+        if len(self._key) >= 8 and self._key in mapped.message:
+            # A server may echo the key in its message; it must not reach the terminal.
+            # (A shorter "key" cannot be told from ordinary words, e.g. "k" in tests.)
+            mapped.message = mapped.message.replace(self._key, redact(self._key))
+            mapped.args = (mapped.message,)
+        return mapped
+
+    def _guarded(self, call: Callable[[], T], model: str | None) -> T:
+        """One attempt; whatever the library raises comes out as a DialError."""
+        self._response = None
+        try:
+            return call()
+        # The library's failure modes are not enumerable (openai, httpx, pydantic, and its
+        # own catch-alls), and only DialError may leave a backend.
+        except Exception as err:
+            raise self._error(err, model) from None
+
+    def _with_retries(self, call: Callable[[], T], model: str | None) -> T:
+        return with_retries(lambda: self._guarded(call, model), self._policy, self._log)
+
+    # -- the contract ------------------------------------------------------------------
+
+    def _create(self, request: ChatRequest, *, stream: bool) -> Any:
+        return self._dial.chat.completions.create(
+            # Quoted like raw's URL: openai puts the name into the path as it is. With the
+            # body's "model" omitted below, the quoting shows nowhere else.
+            deployment_name=quote(request.model, safe="/"),
+            messages=request.messages,  # type: ignore[arg-type]  # plain dicts, as sent
+            stream=stream,  # type: ignore[call-overload]
+            api_version=self._settings.api_version,
+            temperature=request.temperature,
+            max_tokens=request.max_tokens,
+            custom_fields=request.custom_fields or None,  # type: ignore[arg-type]
+            # openai puts "model" in the body; DIAL takes the deployment from the URL, and
+            # raw does not send it. Omit drops the key when openai merges extra_body.
+            extra_body={"model": Omit()},
+        )
+
+    def _open_stream(self, request: ChatRequest) -> Iterable[Any]:
+        # create(stream=True) returns once the response headers are in: an HTTP error
+        # raises here (retryable), a broken stream later while iterating (not retried).
+        chunks = self._create(request, stream=True)
+        response = self._response
+        if response is not None and not _is_event_stream(response):
+            content_type = response.headers.get("content-type", "")
+            shown = error_message_from_body(response.content, content_type) or "empty body"
+            raise ServerError(
+                f"expected an event stream, got {content_type or 'no content type'}: {shown}"
+            )
+        return chunks
+
+    def stream(self, request: ChatRequest) -> Iterator[Delta]:
+        chunks = self._with_retries(lambda: self._open_stream(request), request.model)
+        try:
+            yield from self._decode(iter(chunks), request.model)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # closes openai's Stream and with it the response
+            if self._response is not None:
+                self._response.close()
+
+    def _decode(self, chunks: Iterator[Any], model: str) -> Iterator[Delta]:
+        log = self._log
+        finished = False
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except Exception as err:  # see _guarded
+                raise self._error(err, model, started=True) from None
+            data = _plain(chunk)
+            if log.enabled:
+                log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
+            delta = delta_from_chunk(data)
+            if delta is not None:
+                finished = finished or delta.finish_reason is not None
+                yield delta
+        # openai's Stream ends quietly at EOF whether or not [DONE] came: only a
+        # finish_reason tells a whole answer from a cut one.
+        if not finished:
+            raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+    def complete(self, request: ChatRequest) -> Reply:
+        completion = self._with_retries(lambda: self._create(request, stream=False), request.model)
+        return reply_from_completion(_plain(completion), request.model)
+
+    def list_models(self) -> list[ModelInfo]:
+        # aidial-client has no models.list(); deployments.list() reads /openai/deployments,
+        # where DIAL Core calls every entry "deployment", and returns typed objects. raw
+        # lists /openai/models as the server wrote it, so we GET that through the
+        # library's own HTTP client.
+        return [ModelInfo.from_dict(item) for item in self._list("openai/models")]
+
+    def list_applications(self) -> list[ModelInfo]:
+        return [ModelInfo.from_dict(item) for item in self._list("openai/applications")]
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        version = self._settings.api_version
+        options = FinalRequestOptions(
+            method="GET", url=path, params={"api-version": version} if version else None
+        )
+        response = self._with_retries(
+            lambda: self._http.request(cast_to=httpx.Response, options=options), None
+        )
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise not_json_error(response) from None
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ServerError(f"unexpected reply from /{path}: no 'data' list")
+        return [item for item in items if isinstance(item, dict)]
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    """A library chunk or completion as the dict the server sent, near enough.
+
+    ``exclude_none`` drops the many fields openai's types add as null; but inside
+    ``custom_content`` the server's own nulls matter (a stage's ``"status": null`` is
+    kept by the stage merge), and there every key present was sent, so ``exclude_unset``.
+    """
+    data: dict[str, Any] = model.model_dump(exclude_none=True)
+    for plain, choice in zip(data.get("choices") or (), model.choices or (), strict=False):
+        for part in ("delta", "message"):
+            custom = getattr(getattr(choice, part, None), "custom_content", None)
+            if custom is not None and part in plain:
+                plain[part]["custom_content"] = custom.model_dump(exclude_unset=True)
+    return data
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err) or type(err).__name__).split("\n", 1)[0]
