@@ -165,11 +165,11 @@ def test_closed_stdout_exits_quietly_without_traceback(dial_env):
         capture_output=True,
         timeout=30,
     )
-    assert b"Traceback" not in done.stderr
-    assert done.stdout.strip().startswith(b"status=")
+    assert done.stderr == b""
+    assert done.stdout.strip() == b"status=141"
 
 
-def test_no_temporary_files_are_left_after_sigkill_free_runs(dial_env):
+def test_no_temporary_files_are_left_after_failed_runs(dial_env):
     for model in ("echo", "midstream", "fail-500"):
         run_installed(["ask", "--retries", "0", "-m", model, "a b c d"], dial_env)
     from pathlib import Path
