@@ -51,9 +51,9 @@ def test_50_concurrent_continuations_all_land(dial_env):
         )
         for i in range(50)
     ]
-    for process in processes:
+    for i, process in enumerate(processes):
         out, err = process.communicate(timeout=120)
-        assert process.returncode == 0, err
+        assert (process.returncode, out) == (0, f"parallel {i}\n".encode()), err
     messages = the_conversation(dial_env["DIAL_HOME"])["messages"]
     assert len(messages) == 2 + 2 * 50
     questions = [m["content"] for m in messages[2::2]]
