@@ -22,7 +22,8 @@ class DebugLog:
     def __init__(self, stream: TextIO | None, secrets: Iterable[str] = ()) -> None:
         self.enabled = stream is not None
         self._stream = stream
-        self._secrets = [s for s in secrets if s]
+        # Scrubbing a 1-3 character "key" would mangle every line; real keys are long.
+        self._secrets = [s for s in secrets if len(s) >= 6]
         self._t0 = time.perf_counter()
 
     def start_clock(self) -> None:

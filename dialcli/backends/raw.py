@@ -17,6 +17,7 @@ from dialcli.backends.replies import (
     http_error,
     reply_from_completion,
     stream_error,
+    tls_error,
 )
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
 from dialcli.config import Settings
@@ -72,6 +73,8 @@ class RawBackend(Backend):
         except httpx.TimeoutException as err:
             raise _timeout_error(err, self._settings) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
+            if _is_tls_failure(err):
+                raise tls_error(self._settings.url, _reason(err)) from None
             raise ConnectFailed(
                 f"cannot reach DIAL at {self._settings.url}: {_reason(err)}"
             ) from None
