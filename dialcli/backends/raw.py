@@ -22,7 +22,13 @@ from dialcli.backends.replies import (
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
-from dialcli.errors import DialError, IncompleteAnswerError, NetworkError, ServerError
+from dialcli.errors import (
+    DialError,
+    IncompleteAnswerError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+)
 from dialcli.sse import SSEDecoder
 
 _MAX_ERROR_BODY = 64 * 1024
@@ -113,6 +119,60 @@ class RawBackend(Backend):
             lambda: self._open(self._request(method, url, body), model), self._policy, self._log
         )
 
+    # -- DIAL file storage and deployment details ---------------------------------
+
+    def bucket(self) -> str:
+        data = self._read_json(self._open_with_retries("GET", "/v1/bucket", None, None))
+        if not isinstance(data, dict) or not data.get("bucket"):
+            raise ServerError("unexpected reply from /v1/bucket: no bucket")
+        return str(data["bucket"])
+
+    def upload_file(self, path: str, data: bytes, content_type: str) -> str:
+        url = f"/v1/files/{quote(path, safe='/')}"
+        name = path.rsplit("/", 1)[-1]
+
+        def attempt() -> httpx.Response:
+            request = self._client.build_request(
+                "PUT", url, files={"file": (name, data, content_type)}
+            )
+            return self._open(request, None)
+
+        self._read_json(with_retries(attempt, self._policy, self._log))
+        return f"files/{path}"
+
+    def download_file(self, url: str) -> bytes:
+        response = self._open_with_retries("GET", f"/v1/{url}", None, None)
+        try:
+            return response.read()
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+        finally:
+            response.close()
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        quoted = quote(deployment_id, safe="/")
+        try:
+            response = self._open_with_retries(
+                "GET", f"/openai/deployments/{quoted}", None, deployment_id
+            )
+        except NotFoundError:
+            # DIAL Core lists applications apart from model deployments.
+            response = self._open_with_retries(
+                "GET", f"/openai/applications/{quoted}", None, deployment_id
+            )
+        data = self._read_json(response)
+        return data if isinstance(data, dict) else {}
+
+    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
+        path = f"/v1/deployments/{quote(deployment_id, safe='/')}/configuration"
+        try:
+            data = self._read_json(self._open_with_retries("GET", path, None, None))
+        except DialError as err:
+            if err.status in (404, 405, 501):
+                return None  # the deployment offers no configuration
+            raise
+        return data if isinstance(data, dict) else None
+
     # -- the contract -------------------------------------------------------------
 
     def stream(self, request: ChatRequest) -> Iterator[Delta]:
@@ -132,32 +192,50 @@ class RawBackend(Backend):
             response.close()
 
     def _decode(self, response: httpx.Response) -> Iterator[Delta]:
+        """Deltas from the event stream, as they arrive.
+
+        The text of plain-text chunks that came in one network read is joined into one
+        Delta, so the writer makes one write and flush per read, not one per token.
+        """
         log = self._log
         decoder = SSEDecoder()
         finished = False
         loads = orjson.loads
         try:
             for chunk in response.iter_bytes():
-                for event in decoder.feed(chunk):
-                    data = event.data
+                texts: list[str] = []
+                done = False
+                for data in decoder.feed_data(chunk):
                     if log.enabled:
-                        log(f"< data: {data}", timed=True)
-                    if data == "[DONE]":
-                        return
+                        log(f"< data: {data.decode('utf-8', 'replace')}", timed=True)
+                    if data == b"[DONE]":
+                        done = True
+                        break
                     try:
                         parsed = loads(data)
                     except orjson.JSONDecodeError:
-                        raise ServerError(
-                            f"malformed chunk in the event stream: {data[:80]!r}"
-                        ) from None
+                        parsed = None
+                    text = _plain_text(parsed) if isinstance(parsed, dict) else None
+                    if text is not None:
+                        if text:
+                            texts.append(text)
+                        continue
+                    if texts:  # what came before this chunk is written first
+                        yield Delta(text="".join(texts))
+                        texts = []
                     if not isinstance(parsed, dict):
-                        raise ServerError(f"malformed chunk in the event stream: {data[:80]!r}")
+                        shown = data.decode("utf-8", "replace")[:80]
+                        raise ServerError(f"malformed chunk in the event stream: {shown!r}")
                     if "error" in parsed:
                         raise stream_error(parsed["error"])
                     delta = delta_from_chunk(parsed)
                     if delta is not None:
                         finished = finished or delta.finish_reason is not None
                         yield delta
+                if texts:
+                    yield Delta(text="".join(texts))
+                if done:
+                    return
         except httpx.TimeoutException as err:
             raise _timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
@@ -204,6 +282,29 @@ class RawBackend(Backend):
             content_type = response.headers.get("content-type", "")
             shown = error_message_from_body(body, content_type) or "empty body"
             raise ServerError(f"expected JSON from the server, got {shown}") from None
+
+
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of a chunk that carries only text (or nothing), else None.
+
+    The common case, read without building a Delta; whatever else a chunk may carry
+    (finish reason, usage, custom content, an error) goes through delta_from_chunk.
+    """
+    if "error" in chunk or chunk.get("usage") is not None:
+        return None
+    choices = chunk.get("choices")
+    if type(choices) is not list or not choices:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or delta.get("custom_content") is not None:
+        return None
+    text = delta.get("content")
+    if text is None:
+        return ""
+    return text if type(text) is str else None
 
 
 def _needs_tls(url: str) -> bool:

@@ -53,5 +53,5 @@ def root(
 
 
 app.command("ask", help=ask.HELP)(ask.ask_command)
-app.command("models", help=models.HELP)(models.models_command)
+app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,7 +16,7 @@ from dialcli.errors import DialError, UsageError
 from dialcli.output import IOStreams
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend
+    from dialcli.backends.base import Backend, Delta, Reply
     from dialcli.session import Session
 
 HELP = """Ask one question; the answer streams to stdout.
@@ -46,6 +47,10 @@ class AskOptions:
     as_json: bool = False
     continue_id: str | None = None  # "last" for -c, an id or prefix for --cid
     save: bool = True
+    attach: tuple[str, ...] = ()
+    save_attachments: Path | None = None
+    configuration: dict[str, Any] | None = None
+    stages: str = "none"
 
 
 def ask_command(
@@ -79,6 +84,10 @@ def ask_command(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save this exchange to history.")
     ] = False,
+    attach: options.Attach = None,
+    save_attachments: options.SaveAttachments = None,
+    config_json: options.ConfigJson = None,
+    stages: options.Stages = None,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
@@ -110,6 +119,10 @@ def ask_command(
         as_json=as_json,
         continue_id=continue_id,
         save=not no_save,
+        attach=tuple(attach or ()),
+        save_attachments=save_attachments,
+        configuration=options.parse_config_json(config_json),
+        stages=options.stage_mode(stages, io),
     )
     run_ask(opts)
 
@@ -121,13 +134,19 @@ def run_ask(opts: AskOptions) -> None:
     io = opts.io
     text = _read_prompt(io, opts.prompt)
     session = open_session(opts)
-    request, question = session.request(
-        text, temperature=opts.temperature, max_tokens=opts.max_tokens
-    )
     writer = None if opts.as_json else AnswerWriter(io.stdout)
     with opts.make_backend() as backend:
+        request, question = session.request(
+            text,
+            temperature=opts.temperature,
+            max_tokens=opts.max_tokens,
+            custom_fields={"configuration": opts.configuration} if opts.configuration else None,
+            custom_content=_attachments_in(opts, backend),
+        )
         try:
-            reply = run_turn(backend, request, writer, stream=opts.stream)
+            reply = run_turn(
+                backend, request, writer, stream=opts.stream, on_delta=_stage_reporter(opts)
+            )
         except AnswerInterrupted as stop:
             if writer is not None and writer.written:
                 with suppress(PipeClosed):
@@ -139,22 +158,58 @@ def run_ask(opts: AskOptions) -> None:
             if writer is not None and writer.written:
                 writer.finish()  # what arrived stays, ended by a newline; nothing is saved
             raise
-    if writer is not None:
-        writer.finish()
-    session.record(question, reply)
-    if writer is None:
-        import orjson
+        if writer is not None:
+            writer.finish()
+        session.record(question, reply)
+        if writer is None:
+            _print_json(io, reply, session)
+        _attachments_out(opts, backend, reply)
 
-        document = {
-            "model": reply.model,
-            "content": reply.content,
-            "finish_reason": reply.finish_reason,
-            "usage": reply.usage,
-            "conversation_id": session.id if session.store is not None else None,
-        }
-        if reply.custom_content:
-            document["custom_content"] = reply.custom_content
-        io.out(orjson.dumps(document).decode() + "\n")
+
+def _attachments_in(opts: AskOptions, backend: Backend) -> dict[str, Any] | None:
+    """Upload local files and describe URLs, before any completion request is made."""
+    if not opts.attach:
+        return None
+    from dialcli import attachments
+
+    return {"attachments": attachments.prepare(list(opts.attach), backend)}
+
+
+def _stage_reporter(opts: AskOptions) -> Callable[[Delta], None] | None:
+    if opts.stages == "none":
+        return None
+    from dialcli.stages import StageReporter
+
+    return StageReporter(opts.io.stderr, opts.stages)
+
+
+def _attachments_out(opts: AskOptions, backend: Backend, reply: Reply) -> None:
+    """List the answer's attachments on stderr; save them with --save-attachments."""
+    found = (reply.custom_content or {}).get("attachments") or []
+    if not found:
+        return
+    from dialcli import attachments
+
+    for attachment in found:
+        opts.io.err(attachments.describe(attachment))
+    if opts.save_attachments is not None:
+        for path in attachments.save(found, backend, opts.save_attachments):
+            opts.io.err(f"saved: {path}")
+
+
+def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
+    import orjson
+
+    document = {
+        "model": reply.model,
+        "content": reply.content,
+        "finish_reason": reply.finish_reason,
+        "usage": reply.usage,
+        "conversation_id": session.id if session.store is not None else None,
+    }
+    if reply.custom_content:
+        document["custom_content"] = reply.custom_content
+    io.out(orjson.dumps(document).decode() + "\n")
 
 
 def open_session(opts: AskOptions) -> Session:

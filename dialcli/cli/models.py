@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,13 +18,17 @@ if TYPE_CHECKING:
 HELP = """List the deployments your key can use.
 
 An aligned table on a terminal, one id per line when piped, full objects with --json.
+--all adds the applications; 'dial models show ID' prints one deployment's details.
 
 \b
 Examples:
   dial models
   dial models | grep gpt
-  dial models --json | jq '.[].id'
+  dial models --all --json | jq '.[].id'
+  dial models show gpt-4o
 """
+
+app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None)
 
 
 @dataclass(frozen=True)
@@ -33,20 +37,25 @@ class ModelsOptions:
     settings: Settings
     make_backend: Callable[[], Backend]
     as_json: bool = False
+    include_applications: bool = False
 
 
+@app.callback()
 def models_command(
     ctx: typer.Context,
     as_json: options.AsJson = False,
+    include_applications: Annotated[
+        bool, typer.Option("--all", help="Also list applications (/openai/applications).")
+    ] = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
     verbose: options.Verbose = False,
 ) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
     io: IOStreams = ctx.obj
-    settings = resolve_settings(
-        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
-    )
+    settings = _settings(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
     run_models(
@@ -55,13 +64,25 @@ def models_command(
             settings=settings,
             make_backend=lambda: get_backend(settings, io),
             as_json=as_json,
+            include_applications=include_applications,
         )
+    )
+
+
+def _settings(
+    backend: str | None, verbose: bool, retries: int | None, timeout: float | None
+) -> Settings:
+    return resolve_settings(
+        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
     )
 
 
 def run_models(opts: ModelsOptions) -> None:
     with opts.make_backend() as backend:
         models = backend.list_models()
+        if opts.include_applications:
+            known = {m.id for m in models}
+            models += [a for a in backend.list_applications() if a.id not in known]
     io = opts.io
     if opts.as_json:
         import orjson
@@ -71,6 +92,56 @@ def run_models(opts: ModelsOptions) -> None:
         io.out(format_table(models))
     else:
         io.out("".join(f"{m.id}\n" for m in models))
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    deployment: Annotated[str, typer.Argument(help="Deployment or application id.")],
+    as_json: options.AsJson = False,
+    backend: options.Backend = None,
+    retries: options.Retries = None,
+    timeout: options.Timeout = None,
+    verbose: options.Verbose = False,
+) -> None:
+    """Print one deployment's details and, where it has one, its configuration schema.
+
+    \b
+    Examples:
+      dial models show gpt-4o
+      dial models show my-app --json | jq .configuration_schema
+    """
+    import orjson
+
+    from dialcli.backends import get_backend
+
+    io: IOStreams = ctx.obj
+    settings = _settings(backend, verbose, retries, timeout)
+    with get_backend(settings, io) as client:
+        details = client.deployment(settings.resolve_model(deployment))
+        schema = client.configuration_schema(str(details.get("id") or deployment))
+    if as_json:
+        document = {**details, "configuration_schema": schema}
+        io.out(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        io.out(format_details(details, schema))
+
+
+def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> str:
+    """A deployment as ``key: value`` lines, then its configuration schema."""
+    import orjson
+
+    rows = [(key, details.get(key)) for key in ("id", "display_name", "model", "application")]
+    rows += [(key, details.get(key)) for key in ("object", "owner", "description")]
+    features = details.get("features") or {}
+    rows.append(("features", ", ".join(k for k, v in features.items() if v is True)))
+    rows.append(("attachment types", ", ".join(details.get("input_attachment_types") or [])))
+    rows += list((details.get("limits") or {}).items())
+    lines = [f"{name + ':':<24}{value}" for name, value in rows if value]
+    if schema is not None:
+        lines.append("configuration schema:")
+        lines.append(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
+    return "\n".join(lines) + "\n"
 
 
 def capabilities(model: ModelInfo) -> str:

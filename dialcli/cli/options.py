@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from dialcli.errors import UsageError
+
+if TYPE_CHECKING:
+    from dialcli.output import IOStreams
 
 Model = Annotated[
     str | None,
@@ -34,3 +40,67 @@ Timeout = Annotated[
 def flags(**values: object) -> dict[str, object]:
     """Command-line values that were given (None means: not on the command line)."""
     return {k: v for k, v in values.items() if v is not None and v is not False}
+
+
+Attach = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--attach", "-a", help="Attach a file (uploaded to DIAL storage) or URL; repeatable."
+    ),
+]
+SaveAttachments = Annotated[
+    Path | None,
+    typer.Option(
+        "--save-attachments",
+        help="Save the answer's attachments into DIR (never overwrites).",
+        metavar="DIR",
+    ),
+]
+ConfigJson = Annotated[
+    str | None,
+    typer.Option(
+        "--config-json",
+        help="Deployment configuration (custom_fields.configuration): JSON or @FILE.",
+        metavar="JSON|@FILE",
+    ),
+]
+Stages = Annotated[
+    str | None,
+    typer.Option(
+        "--stages",
+        help="Show application stages on stderr: none, names (default on a terminal), full.",
+    ),
+]
+
+
+def parse_config_json(value: str | None) -> dict[str, Any] | None:
+    """``--config-json``: a JSON object given inline or as ``@path``."""
+    if value is None:
+        return None
+    import orjson
+
+    source = "--config-json"
+    if value.startswith("@"):
+        source = value[1:]
+        try:
+            value = Path(source).expanduser().read_text(encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"cannot read {source}: {err.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"cannot read {source}: not UTF-8") from None
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError as err:
+        raise UsageError(f"invalid JSON in {source}: {err}") from None
+    if not isinstance(parsed, dict):
+        raise UsageError(f"{source} must hold a JSON object")
+    return parsed
+
+
+def stage_mode(value: str | None, io: IOStreams) -> str:
+    """The --stages mode; by default names on a terminal, nothing otherwise."""
+    if value is None:
+        return "names" if io.stderr_is_tty else "none"
+    if value not in ("none", "names", "full"):
+        raise UsageError(f"invalid --stages {value!r}: choose none, names or full")
+    return value
