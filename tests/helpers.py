@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
+from typing import IO
 
 EMULATOR_KEY = "test-key-abc123"
 
@@ -18,6 +20,12 @@ class RunningEmulator:
     url: str
     api_key: str | None
     process: subprocess.Popen[str]
+    log: IO[str]
+
+    def stderr_text(self) -> str:
+        """Everything the emulator wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def stop(self) -> int:
         """Terminate (SIGTERM) and return the exit code."""
@@ -28,6 +36,7 @@ class RunningEmulator:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.log.close()
         return self.process.returncode
 
 
@@ -37,9 +46,10 @@ def start_emulator(api_key: str | None = EMULATOR_KEY, timeout: float = 20.0) ->
     if api_key is not None:
         argv += ["--api-key", api_key]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAL_")}
-    process = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+    # stderr goes to a file: an unread pipe fills up after 64 KiB of server logs and
+    # then blocks the emulator in the middle of a test session.
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the emulator
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     line: list[str] = []
     # readline() blocks; a thread lets us give up after ``timeout`` seconds.
     reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
@@ -48,6 +58,8 @@ def start_emulator(api_key: str | None = EMULATOR_KEY, timeout: float = 20.0) ->
     url = line[0].strip() if line else ""
     if not url.startswith("http://"):
         process.kill()
-        _, err = process.communicate()
+        process.wait()
+        log.seek(0)
+        err = log.read()
         raise RuntimeError(f"emulator did not start within {timeout}s: {err.strip()[-2000:]}")
-    return RunningEmulator(url, api_key, process)
+    return RunningEmulator(url, api_key, process, log)

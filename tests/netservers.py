@@ -11,9 +11,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+_CHUNK = b'"id":"tls-1","object":"chat.completion.chunk","created":1735689600'
 SSE_ANSWER = (
-    b'data: {"choices":[{"index":0,"delta":{"content":"secure hello"},"finish_reason":null}]}\n\n'
-    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    b'data: {"choices":[{"index":0,"delta":{"content":"secure hello"},"finish_reason":null}],'
+    + _CHUNK
+    + b"}\n\n"
+    b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],' + _CHUNK + b"}\n\n"
     b"data: [DONE]\n\n"
 )
 

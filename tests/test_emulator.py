@@ -383,4 +383,4 @@ def test_emulator_without_key_accepts_anything_and_exits_quietly(sig: signal.Sig
         running.process.send_signal(sig)
         assert running.process.wait(timeout=10) == 0
         assert running.process.stdout is not None and running.process.stdout.read() == ""
-        assert running.process.stderr is not None and running.process.stderr.read() == ""
+        assert running.stderr_text() == ""

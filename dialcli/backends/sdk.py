@@ -16,7 +16,7 @@ Imported only when the sdk backend is chosen: ``import aidial_client`` loads ope
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -30,7 +30,9 @@ from aidial_client._http_client import SyncHTTPClient
 from aidial_client._internal_types._http_request import FinalRequestOptions
 from openai import Omit
 
+from dialcli import __version__
 from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
+from dialcli.backends.raw import _needs_tls
 from dialcli.backends.replies import (
     delta_from_chunk,
     error_message_from_body,
@@ -43,6 +45,10 @@ from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.errors import DialError, IncompleteAnswerError, ServerError
 
 T = TypeVar("T")
+
+_USER_AGENT = f"dial/{__version__}"
+# Added by openai per request, outside its default_headers.
+_OPENAI_EXTRA_HEADERS = ("x-stainless-retry-count", "x-stainless-read-timeout")
 
 
 class SdkBackend(Backend):
@@ -69,6 +75,8 @@ class SdkBackend(Backend):
             max_retries=0,  # the library's own retries (listings); ours wrap every call
             timeout=timeout,
             internal_http_client=httpx.Client(
+                headers={"User-Agent": _USER_AGENT},
+                verify=_needs_tls(settings.url),
                 timeout=timeout,
                 event_hooks={"request": [self._on_request], "response": [self._on_response]},
             ),
@@ -88,6 +96,13 @@ class SdkBackend(Backend):
         completions.openai_client = completions.openai_client.with_options(
             max_retries=0, timeout=timeout
         )
+        # Headers as raw sends them: our User-Agent, httpx's Accept, none of openai's telemetry
+        # (X-Stainless-*, including a retry count that would be 0 on every retry of ours).
+        # Omit() in extra_headers removes a header openai would add.
+        self._headers: dict[str, Any] = {"User-Agent": _USER_AGENT, "Accept": Omit()}
+        for name in [*completions.openai_client.default_headers, *_OPENAI_EXTRA_HEADERS]:
+            if name.lower().startswith("x-stainless"):
+                self._headers[name] = Omit()
 
     def close(self) -> None:
         self._dial.close()
@@ -124,9 +139,9 @@ class SdkBackend(Backend):
             self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
         started = started or self._response is not None
         mapped = map_error(err, self._settings, model=model, started=started)
-        if len(self._key) >= 8 and self._key in mapped.message:
+        if len(self._key) >= 6 and self._key in mapped.message:
             # A server may echo the key in its message; it must not reach the terminal.
-            # (A shorter "key" cannot be told from ordinary words, e.g. "k" in tests.)
+            # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
             mapped.message = mapped.message.replace(self._key, redact(self._key))
             mapped.args = (mapped.message,)
         return mapped
@@ -160,9 +175,10 @@ class SdkBackend(Backend):
             # openai puts "model" in the body; DIAL takes the deployment from the URL, and
             # raw does not send it. Omit drops the key when openai merges extra_body.
             extra_body={"model": Omit()},
+            extra_headers=self._headers,
         )
 
-    def _open_stream(self, request: ChatRequest) -> Iterable[Any]:
+    def _open_stream(self, request: ChatRequest) -> tuple[Iterator[Any], httpx.Response | None]:
         # create(stream=True) returns once the response headers are in: an HTTP error
         # raises here (retryable), a broken stream later while iterating (not retried).
         chunks = self._create(request, stream=True)
@@ -173,18 +189,20 @@ class SdkBackend(Backend):
             raise ServerError(
                 f"expected an event stream, got {content_type or 'no content type'}: {shown}"
             )
-        return chunks
+        return iter(chunks), response
 
     def stream(self, request: ChatRequest) -> Iterator[Delta]:
-        chunks = self._with_retries(lambda: self._open_stream(request), request.model)
+        chunks, response = self._with_retries(lambda: self._open_stream(request), request.model)
         try:
-            yield from self._decode(iter(chunks), request.model)
+            yield from self._decode(chunks, request.model)
         finally:
+            # Closing the library's generator does not reach openai's Stream when the
+            # consumer stops early (a closed pipe, Ctrl-C): close the response ourselves.
             close = getattr(chunks, "close", None)
             if close is not None:
-                close()  # closes openai's Stream and with it the response
-            if self._response is not None:
-                self._response.close()
+                close()
+            if response is not None:
+                response.close()
 
     def _decode(self, chunks: Iterator[Any], model: str) -> Iterator[Delta]:
         log = self._log
@@ -208,8 +226,19 @@ class SdkBackend(Backend):
         if not finished:
             raise IncompleteAnswerError("the stream ended before the answer was finished")
 
+    def _open_completion(self, request: ChatRequest) -> Any:
+        completion = self._create(request, stream=False)
+        if not hasattr(completion, "model_dump"):
+            # openai goes by the reply's content type, not by what was asked: an event
+            # stream (or text) comes back as a chunk generator. raw calls that not JSON.
+            getattr(completion, "close", lambda: None)()
+            if self._response is None:
+                raise ServerError("unexpected reply from the server: not a JSON object")
+            raise not_json_error(self._response)
+        return completion
+
     def complete(self, request: ChatRequest) -> Reply:
-        completion = self._with_retries(lambda: self._create(request, stream=False), request.model)
+        completion = self._with_retries(lambda: self._open_completion(request), request.model)
         return reply_from_completion(_plain(completion), request.model)
 
     def list_models(self) -> list[ModelInfo]:

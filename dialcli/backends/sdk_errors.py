@@ -23,8 +23,14 @@ import orjson
 import pydantic
 
 # The raw backend's wording for transport failures; shared so both print the same line.
-from dialcli.backends.raw import _read_limited, _reason, _timeout_error
-from dialcli.backends.replies import error_message_from_body, http_error, one_line, stream_error
+from dialcli.backends.raw import _is_tls_failure, _read_limited, _reason, _timeout_error
+from dialcli.backends.replies import (
+    error_message_from_body,
+    http_error,
+    one_line,
+    stream_error,
+    tls_error,
+)
 from dialcli.backends.retry import ConnectFailed, parse_retry_after
 from dialcli.config import Settings
 from dialcli.errors import DialError, NetworkError, ServerError
@@ -103,6 +109,8 @@ def map_error(
             if started:
                 return NetworkError(f"connection dropped: {_reason(link)}")
             if isinstance(link, httpx.ConnectError | httpx.RemoteProtocolError):
+                if _is_tls_failure(link):
+                    return tls_error(settings.url, _reason(link))
                 return ConnectFailed(f"cannot reach DIAL at {settings.url}: {_reason(link)}")
             return NetworkError(f"network error: {_reason(link)}")
         if isinstance(link, openai.APIStatusError | httpx.HTTPStatusError):
