@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialcli.errors import DialError, UsageError
-
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -91,35 +89,29 @@ class Backend(ABC):
     def list_models(self) -> list[ModelInfo]:
         """The deployments the key can use."""
 
+    @abstractmethod
     def list_applications(self) -> list[ModelInfo]:
         """The applications the key can use (``/openai/applications``)."""
-        raise self._unsupported()
 
+    @abstractmethod
     def deployment(self, deployment_id: str) -> dict[str, Any]:
         """One deployment's details (``/openai/deployments/{id}``)."""
-        raise self._unsupported()
 
+    @abstractmethod
     def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
         """The JSON schema of a deployment's configuration, or None if it has none."""
-        raise self._unsupported()
 
+    @abstractmethod
     def bucket(self) -> str:
         """The user's bucket in DIAL file storage."""
-        raise self._unsupported()
 
+    @abstractmethod
     def upload_file(self, path: str, data: bytes, content_type: str) -> str:
         """Store ``data`` at ``path`` (``{bucket}/…``); return its DIAL url (``files/…``)."""
-        raise self._unsupported()
 
+    @abstractmethod
     def download_file(self, url: str) -> bytes:
         """The bytes of a file stored in DIAL (``files/{bucket}/{path}``)."""
-        raise self._unsupported()
-
-    def _unsupported(self) -> DialError:
-        import inspect
-
-        caller = inspect.stack()[1].function
-        return UsageError(f"the {self.name} backend cannot do {caller} yet; use --backend raw")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

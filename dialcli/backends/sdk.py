@@ -42,7 +42,7 @@ from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
-from dialcli.errors import DialError, IncompleteAnswerError, ServerError
+from dialcli.errors import DialError, IncompleteAnswerError, NotFoundError, ServerError
 
 T = TypeVar("T")
 
@@ -251,22 +251,64 @@ class SdkBackend(Backend):
     def list_applications(self) -> list[ModelInfo]:
         return [ModelInfo.from_dict(item) for item in self._list("openai/applications")]
 
-    def _list(self, path: str) -> list[dict[str, Any]]:
+    def _get_json(self, path: str, model: str | None = None) -> Any:
+        """GET through the library's own HTTP client; the JSON as the server wrote it."""
         version = self._settings.api_version
         options = FinalRequestOptions(
             method="GET", url=path, params={"api-version": version} if version else None
         )
         response = self._with_retries(
-            lambda: self._http.request(cast_to=httpx.Response, options=options), None
+            lambda: self._http.request(cast_to=httpx.Response, options=options), model
         )
         try:
-            data = orjson.loads(response.content)
+            return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise not_json_error(response) from None
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        data = self._get_json(path)
         items = data.get("data") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ServerError(f"unexpected reply from /{path}: no 'data' list")
         return [item for item in items if isinstance(item, dict)]
+
+
+    # -- DIAL file storage and deployment details -------------------------------------
+    # Files go through the library's own API (bucket, files); deployment details through
+    # its HTTP client, because Deployment objects drop fields that raw shows.
+
+    def bucket(self) -> str:
+        return str(self._with_retries(self._dial.bucket.get_bucket, None))
+
+    def upload_file(self, path: str, data: bytes, content_type: str) -> str:
+        name = path.rsplit("/", 1)[-1]
+        url = f"files/{path}"
+        self._with_retries(
+            lambda: self._dial.files.upload(url=url, file=(name, data, content_type)), None
+        )
+        return url
+
+    def download_file(self, url: str) -> bytes:
+        return self._with_retries(lambda: self._dial.files.download(url).get_content(), None)
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        quoted = quote(deployment_id, safe="/")
+        try:
+            data = self._get_json(f"openai/deployments/{quoted}", deployment_id)
+        except NotFoundError:
+            # DIAL Core lists applications apart from model deployments.
+            data = self._get_json(f"openai/applications/{quoted}", deployment_id)
+        return data if isinstance(data, dict) else {}
+
+    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
+        quoted = quote(deployment_id, safe="/")
+        try:
+            data = self._get_json(f"v1/deployments/{quoted}/configuration")
+        except DialError as err:
+            if err.status in (404, 405, 501):
+                return None  # the deployment offers no configuration
+            raise
+        return data if isinstance(data, dict) else None
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
