@@ -305,10 +305,30 @@ class FaultServer:
         head = {"content-type": "text/plain", "content-length": str(len(payload))}
         conn.sendall(self._head(200, head) + payload)
 
+    # Where the two backends differ (docs/architecture.md lists each):
+    def bare_chunks(self, conn: socket.socket) -> None:
+        words = [chunk({"content": w}) for w in HELLO]
+        final = chunk({}, finish="stop", usage=USAGE)
+        self._stream(conn, [*(event(_bare(c)) for c in [*words, final]), event("[DONE]")])
+
+    def scalar_chunk(self, conn: socket.socket) -> None:
+        events = answer_events(["Hello"], finish=False, done=False)
+        self._stream(conn, [*events, b"data: 42\n\n", event("[DONE]")])
+
+    def null_error(self, conn: socket.socket) -> None:
+        events = answer_events(HELLO, finish=False, done=False)
+        final = {**chunk({}, finish="stop", usage=USAGE), "error": None}
+        self._stream(conn, [*events, event(final), event("[DONE]")])
+
     def error_event(self, conn: socket.socket) -> None:
         events = answer_events(["Hello"], finish=False, done=False)
         error = {"error": {"message": "boom mid-stream", "type": "runtime_error", "code": "500"}}
         self._stream(conn, [*events, event(error), event("[DONE]")])
+
+
+def _bare(data: dict[str, Any]) -> dict[str, Any]:
+    """A chunk as a minimal OpenAI-compatible server may send it: no id/object/created."""
+    return {k: v for k, v in data.items() if k not in CHUNK_DEFAULTS}
 
 
 def _error(message: str, kind: str, status: int) -> dict[str, Any]:
@@ -337,4 +357,7 @@ SCENARIOS = {
     "not-sse": FaultServer.not_sse,
     "not-sse-text": FaultServer.not_sse_text,
     "error-event": FaultServer.error_event,
+    "bare-chunks": FaultServer.bare_chunks,
+    "scalar-chunk": FaultServer.scalar_chunk,
+    "null-error": FaultServer.null_error,
 }

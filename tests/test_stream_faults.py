@@ -103,3 +103,31 @@ def test_a_200_reply_that_is_not_an_event_stream_is_refused(
     assert result.stdout == ""
     assert result.stderr.startswith("dial: expected an event stream, got ")
     assert result.stderr.count("\n") == 1
+
+
+# Where aidial-client cannot behave like raw, the difference is stated as an explicit
+# expected value per backend (docs/architecture.md, "Differences between the backends").
+DIFFERENCES = {
+    "bare-chunks": {
+        "raw": (0, "Hello world\n", ""),
+        "sdk": (1, "", "dial: malformed chunk in the event stream (rejected by aidial-client"),
+    },
+    "scalar-chunk": {
+        "raw": (1, "Hello\n", "dial: answer incomplete: malformed chunk in the event stream: '42'"),
+        "sdk": (1, "Hello\n", "dial: answer incomplete: unexpected reply from the server"),
+    },
+}
+
+
+def test_an_error_field_that_is_null_is_not_an_error(at_fault_server, backend_name):
+    result = ask(backend_name, "null-error")
+    assert (result.code, result.stdout, result.stderr) == (0, "Hello world\n", "")
+
+
+@pytest.mark.parametrize("scenario", sorted(DIFFERENCES))
+def test_documented_differences_between_the_backends(at_fault_server, backend_name, scenario):
+    code, out, err_start = DIFFERENCES[scenario][backend_name]
+    result = ask(backend_name, scenario)
+    assert (result.code, result.stdout) == (code, out), result.stderr
+    assert result.stderr.startswith(err_start)
+    assert result.stderr.count("\n") == (1 if code else 0)

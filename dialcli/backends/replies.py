@@ -94,7 +94,7 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
 
 def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
     """A non-streaming ``chat.completion`` body as a Reply."""
-    if "error" in data:
+    if data.get("error") is not None:
         raise stream_error(data["error"])
     choices = data.get("choices") or []
     if not choices:
