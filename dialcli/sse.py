@@ -7,8 +7,9 @@ boundaries anywhere (inside a line ending or a UTF-8 character). No I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -22,7 +23,11 @@ class Event:
 
 
 class SSEDecoder:
-    """Bytes in, events out; keeps the partial line between feeds."""
+    """Bytes in, events out; keeps the partial line between feeds.
+
+    Each byte is looked at once: a chunk is split on its own line ends, and only the
+    unfinished last line is kept (and joined to the next chunk's first line).
+    """
 
     __slots__ = ("_buffer", "_data", "_event", "_last_id", "_retry", "_started", "_trailing_cr")
 
@@ -32,13 +37,45 @@ class SSEDecoder:
         # A chunk ending in CR may be the first half of CRLF: the LF that follows
         # must not end a second (empty) line, which would dispatch early.
         self._trailing_cr = False
-        self._data: list[str] = []
+        # Raw bytes per data line, decoded once per event: LF is ASCII, so decoding the
+        # joined lines gives the same text (and U+FFFD) as decoding each line.
+        self._data: list[bytes] = []
         self._event = ""
         self._last_id: str | None = None  # per spec, not reset between events
         self._retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Decode one chunk; return the events it completed."""
+        return self._feed(chunk, self._make_event)
+
+    def feed_data(self, chunk: bytes) -> list[bytes]:
+        """Like ``feed``, but only each event's data, as UTF-8 bytes (a JSON parser's
+        input); for readers that, like DIAL's, use neither event names nor ids."""
+        return self._feed(chunk, None)
+
+    def _feed(self, chunk: bytes, make: Callable[[bytes], Any] | None) -> list[Any]:
+        lines = self._lines(chunk)
+        if not lines:
+            return []
+        events: list[Any] = []
+        data = self._data
+        for line in lines:
+            # The two lines DIAL sends, inline (the hot loop); the rest in _line.
+            if line[:5] == b"data:":
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line:
+                self._line(line)
+            elif data:
+                payload = data[0] if len(data) == 1 else b"\n".join(data)
+                events.append(payload if make is None else make(payload))
+                self._data = data = []
+                self._event = ""
+            else:
+                self._event = ""
+        return events
+
+    def _lines(self, chunk: bytes) -> list[bytes]:
+        """The complete lines in ``chunk`` (with the kept partial line in front)."""
         if not chunk:
             return []
         if self._trailing_cr:
@@ -52,35 +89,28 @@ class SSEDecoder:
             self._started = True
             chunk = self._buffer[3:] if self._buffer.startswith(_BOM) else self._buffer
             self._buffer = b""
-        events: list[Event] = []
         if b"\r" not in chunk:
             # Fast path (DIAL sends LF only): split once, keep the unfinished tail.
             lines = chunk.split(b"\n")
             if self._buffer:
                 lines[0] = self._buffer + lines[0]
-            self._buffer = lines.pop()
         else:
             data = self._buffer + chunk
             self._trailing_cr = data.endswith(b"\r")
             # Split before decoding so only CR and LF count as line ends, never U+2028.
             lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-            self._buffer = lines.pop()
-        for line in lines:
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        return events
+        self._buffer = lines.pop()
+        return lines
 
-    def _line(self, raw: bytes) -> Event | None:
-        if not raw:
-            return self._dispatch()
+    def _line(self, raw: bytes) -> None:
+        """A non-empty line other than ``data: …`` (those are handled inline)."""
         if raw[:1] == b":":
-            return None
+            return
         name, sep, value = raw.partition(b":")
         if sep and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
-            self._data.append(value.decode("utf-8", "replace"))
+            self._data.append(value)
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")
         elif name == b"id":
@@ -88,21 +118,14 @@ class SSEDecoder:
                 self._last_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():
             self._retry = int(value)
-        return None
 
-    def _dispatch(self) -> Event | None:
-        if not self._data:
-            self._event = ""
-            return None
-        event = Event(
-            data="\n".join(self._data),
+    def _make_event(self, data: bytes) -> Event:
+        return Event(
+            data=data.decode("utf-8", "replace"),
             event=self._event or "message",
             id=self._last_id,
             retry=self._retry,
         )
-        self._data = []
-        self._event = ""
-        return event
 
 
 def iter_events(chunks: Iterable[bytes]) -> Iterator[Event]:

@@ -226,7 +226,7 @@ class RawBackend(Backend):
                     if not isinstance(parsed, dict):
                         shown = data.decode("utf-8", "replace")[:80]
                         raise ServerError(f"malformed chunk in the event stream: {shown!r}")
-                    if "error" in parsed:
+                    if parsed.get("error") is not None:
                         raise stream_error(parsed["error"])
                     delta = delta_from_chunk(parsed)
                     if delta is not None:
