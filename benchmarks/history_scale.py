@@ -77,13 +77,33 @@ def build(home: Path, count: int, messages: int, seed: int = 7) -> None:
         path.write_bytes(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2))
 
 
+def dial_argv() -> list[str]:
+    """The installed `dial`, or this checkout's module when it is not installed."""
+    found = shutil.which("dial")
+    return [found] if found else [sys.executable, "-m", "dialcli"]
+
+
 def run_command(argv: list[str], home: Path) -> float:
-    """LEAD: time any command with DIAL_HOME=home, e.g. ["dial", "history", "list",
-    "--limit", "20"]; returns wall seconds. Swap STORE_SNIPPETS for CLI argvs here."""
+    """Wall seconds of one command run with DIAL_HOME=home (output discarded)."""
     env = {**os.environ, "DIAL_HOME": str(home), "PYTHONPATH": str(REPO)}
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def measure_cli(label: str, args: list[str], home: Path, runs: int, cold: bool) -> float:
+    """Median wall time of the real `dial ARGS`, cold (index removed first) or warm."""
+    walls = []
+    for _ in range(runs):
+        if cold:
+            (home / "conversations" / ".index.json").unlink(missing_ok=True)
+        walls.append(run_command([*dial_argv(), *args], home))
+    median = statistics.median(walls)
+    print(
+        f"{label:<44} {'cold' if cold else 'warm':<5} {median:>7.3f}"
+        f" {min(walls):>7.3f} {max(walls):>7.3f}"
+    )
+    return median
 
 
 STORE_SNIPPET = """
@@ -141,6 +161,19 @@ def main() -> None:
         files = [f for f in conv_dir.glob("*.json") if not f.name.startswith(".")]
         size = sum(f.stat().st_size for f in files) / 1e6
         print(f"{len(files)} files, {size:.0f} MB, {os.cpu_count()} CPUs, median of {args.runs}")
+        print("\nThe real command (wall time, seconds):")
+        print(f"{'command':<44} {'index':<5} {'median':>7} {'min':>7} {'max':>7}")
+        cli_cases = [
+            ("dial history list --limit 20", ["history", "list", "--limit", "20"]),
+            (f"dial history search {COMMON_WORD}", ["history", "search", COMMON_WORD]),
+            (f"dial history search {RARE_WORD}", ["history", "search", RARE_WORD]),
+            ("dial history search no-such-word", ["history", "search", "no-such-word"]),
+        ]
+        for label, cli_args in cli_cases:
+            measure_cli(label, cli_args, home, args.runs, cold=True)
+            measure_cli(label, cli_args, home, args.runs, cold=False)
+        measure_cli("dial --version (start-up floor)", ["--version"], home, args.runs, cold=False)
+        print("\nInside the store (fresh `python -c`, seconds):")
         print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")
         cases = [
             ("list(limit=20)", "store.list(limit=20)"),
