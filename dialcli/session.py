@@ -86,6 +86,17 @@ class Session:
             self.store.create(self.conversation)
             self.saved = True
 
+    def replace_last(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
+        """/retry: this exchange takes the place of the last one, in memory and on disk."""
+        del self.conversation.messages[-2:]
+        store, self.store = self.store, None  # record() in memory only; one write below
+        try:
+            self.record(question, reply, interrupted=interrupted)
+        finally:
+            self.store = store
+        if self.store is not None and self.saved:
+            self.store.save(self.conversation)
+
     def rewrite(self) -> None:
         """Save the whole conversation (after /retry or /system changed it)."""
         if self.store is not None and self.conversation.messages:

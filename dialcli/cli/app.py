@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, history, models
+from dialcli.cli import ask, chat, history, models
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -15,18 +16,41 @@ from dialcli.errors import EXIT_CODES
 def _epilog() -> str:
     env = "\n".join(f"  {name:<17} {text}" for name, text in ENV_VARS)
     codes = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES)
-    return f"\b\nEnvironment:\n{env}\n\n\b\nExit codes:\n{codes}"
+    return (
+        f"\b\nEnvironment:\n{env}\n\n\b\nConfiguration file:\n{CONFIG_FILE}\n\n"
+        f"\b\nExit codes:\n{codes}"
+    )
+
+
+HELP = """A scriptable command suite for EPAM's AI DIAL API.
+
+Answers stream to stdout token by token, prompts come from arguments or pipes, and
+conversations are saved as JSON files. Run 'dial COMMAND --help' for a command's
+options and examples.
+
+\b
+Examples:
+  echo "summarise this" | dial ask
+  git diff | dial ask "write a commit message" -m gpt-4o
+  dial chat -m gpt-4o
+  dial models
+"""
+
+CONFIG_FILE = """\
+  config.toml in the user config directory: ~/.config/dial/ on Linux,
+  ~/Library/Application Support/dial/ on macOS (DIAL_CONFIG overrides).
+  Precedence: flags > environment > config.toml > defaults."""
 
 
 app = typer.Typer(
     name="dial",
-    help="A scriptable command suite for EPAM's AI DIAL API.",
+    help=HELP,
     epilog=_epilog(),
     no_args_is_help=True,
     rich_markup_mode=None,  # rich costs ~100 ms of start-up; plain help is enough
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=True,
+    add_completion=False,  # ours below: the shell comes from $SHELL, the script is ours
 )
 
 
@@ -36,22 +60,79 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _completion_shell(option: str) -> str:
+    from dialcli.completions import SHELLS, detect_shell
+    from dialcli.errors import UsageError
+
+    shell = detect_shell()
+    if shell is None:
+        names = ", ".join(SHELLS)
+        raise UsageError(f"cannot tell your shell ({names}); name it: SHELL=bash dial {option}")
+    return shell
+
+
+def _show_completion(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from dialcli.completions import script
+
+        ctx.obj.out(script(_completion_shell("--show-completion")))
+        raise typer.Exit()
+
+
+def _install_completion(ctx: typer.Context, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from dialcli.completions import install
+
+        shell = _completion_shell("--install-completion")
+        path = install(shell)
+        ctx.obj.err(f"{shell} completion installed in {path}; it takes effect in a new shell")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
+    ctx: typer.Context,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour, even on a terminal (like NO_COLOR).")
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    install_completion: Annotated[
+        bool,
+        typer.Option(
+            "--install-completion",
+            callback=_install_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Install completion for your shell ($SHELL: bash, zsh or fish).",
+        ),
+    ] = False,
+    show_completion: Annotated[
+        bool,
+        typer.Option(
+            "--show-completion",
+            callback=_show_completion,
+            is_eager=True,
+            expose_value=False,
+            help="Print the completion script for your shell ($SHELL).",
+        ),
+    ] = False,
 ) -> None:
-    """A scriptable command suite for EPAM's AI DIAL API.
+    """Global options, applied before any command runs."""
+    io = ctx.obj
+    if io is None:  # run without dial's main(), e.g. by Typer's test runner
+        return
+    if no_color:
+        io.no_color = True
+    from dialcli.config import config_file_warnings, config_path_from
 
-    \b
-    Examples:
-      echo "summarise this" | dial ask
-      dial models
-    """
+    for warning in config_file_warnings(config_path_from(os.environ)):
+        io.err(f"dial: warning: {warning}")
 
 
 app.command("ask", help=ask.HELP)(ask.ask_command)
+app.command("chat", help=chat.HELP)(chat.chat_command)
 app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")

@@ -1,0 +1,1 @@
+"""The interactive chat: input, the loop and its slash commands, spinner, Markdown."""

@@ -1,0 +1,124 @@
+"""Where chat input comes from: readline on a terminal, lines of stdin otherwise.
+
+Each source has ``read(prompt) -> str`` raising ``EOFError`` at the end (Ctrl-D) and
+letting ``KeyboardInterrupt`` through. ``read_turn`` builds one user turn on top,
+joining a ``\"\"\"`` block into one text.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import suppress
+from pathlib import Path
+from typing import Protocol
+
+from dialcli.errors import UsageError
+from dialcli.output import IOStreams
+
+BLOCK_FENCE = '"""'
+HISTORY_FILE = "chat_history"
+HISTORY_LENGTH = 1000
+
+
+class LineSource(Protocol):
+    def read(self, prompt: str) -> str:
+        """One line without its newline; EOFError at the end."""
+        ...
+
+
+class StreamInput:
+    """Lines of a non-terminal stdin, read one at a time so a pipe can drive a chat."""
+
+    def __init__(self, io: IOStreams) -> None:
+        self._io = io
+
+    def read(self, prompt: str) -> str:
+        data = self._io.stdin.readline()
+        if not data:
+            raise EOFError
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise UsageError(
+                f"stdin is not valid UTF-8 (byte 0x{data[err.start]:02x}); convert it first"
+            ) from None
+        return text.removesuffix("\n").removesuffix("\r")
+
+
+class TerminalInput:
+    """``input()`` with GNU readline: line editing, history kept in the data directory.
+
+    ``input()`` is the one place that uses the process's real stdin/stdout: readline
+    only edits lines on the terminal's own file descriptors. The chat builds this only
+    when IOStreams says both are terminals.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.history_path = home / HISTORY_FILE
+        self._readline = _load_readline()
+        self._start_length = 0
+        if self._readline is not None:
+            self._setup(self._readline)
+
+    def _setup(self, readline: object) -> None:
+        rl = readline  # typed loosely: libedit builds lack some functions
+        # Pasted text (with its newlines) lands in the line buffer as one edit and is
+        # sent as one turn when Enter is pressed. On by default since readline 8.1.
+        rl.parse_and_bind("set enable-bracketed-paste on")  # type: ignore[attr-defined]
+        rl.set_history_length(HISTORY_LENGTH)  # type: ignore[attr-defined]
+        with suppress(OSError):  # no history yet, or unreadable: start empty
+            rl.read_history_file(str(self.history_path))  # type: ignore[attr-defined]
+        self._start_length = rl.get_current_history_length()  # type: ignore[attr-defined]
+
+    def read(self, prompt: str) -> str:
+        return input(prompt)
+
+    def close(self) -> None:
+        """Append this session's lines to the history file (0600: questions are private)."""
+        rl = self._readline
+        if rl is None:
+            return
+        added = rl.get_current_history_length() - self._start_length  # type: ignore[attr-defined]
+        if added <= 0:
+            return
+        try:
+            self.history_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.history_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.close(fd)
+            os.chmod(self.history_path, 0o600)
+            # Appending (not rewriting) keeps lines from chats running side by side;
+            # CPython then truncates the file to the history length.
+            rl.append_history_file(added, str(self.history_path))  # type: ignore[attr-defined]
+        except OSError:
+            pass  # history is a convenience; never fail a chat over it
+
+
+def _load_readline() -> object | None:
+    try:
+        import readline
+    except ImportError:  # e.g. Python built without it: plain input() still works
+        return None
+    return readline
+
+
+def read_turn(source: LineSource, prompt: str, more: str) -> str:
+    """One user turn: a line, or the lines between two lines holding only ``\"\"\"``.
+
+    EOF inside a block sends what was typed so far (nothing is lost); Ctrl-C inside
+    a block drops the block (``KeyboardInterrupt`` propagates).
+    """
+    line = source.read(prompt)
+    if line.strip() != BLOCK_FENCE:
+        return line
+    lines: list[str] = []
+    while True:
+        try:
+            line = source.read(more)
+        except EOFError:
+            if not lines:
+                raise
+            break
+        if line.strip() == BLOCK_FENCE:
+            break
+        lines.append(line)
+    return "\n".join(lines)

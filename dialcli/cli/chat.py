@@ -1,0 +1,198 @@
+"""dial chat: an interactive conversation, or a scripted one from stdin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dialcli.cli import options
+from dialcli.config import Settings, resolve_settings
+from dialcli.errors import DialError, UsageError
+from dialcli.output import IOStreams
+
+if TYPE_CHECKING:
+    from dialcli.backends.base import Backend
+    from dialcli.chat.lineinput import LineSource
+    from dialcli.session import Session
+
+# Used when the user presses Enter at the system-prompt question (and in scripted
+# chats without -s) unless config.toml sets `system`.
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+SYSTEM_QUESTION = "Enter system prompt (or press Enter for the default): "
+RESUME_SHOWN = 3  # exchanges shown when a conversation is resumed
+
+HELP = """Chat with a model: type a question, get the answer streamed, repeat.
+
+On a terminal: line editing and history, /help for the commands (/model, /system,
+/retry, /history, /new, /exit), \"\"\" on a line of its own for multi-line input,
+answers rendered as Markdown. Without a terminal each stdin line is one turn and
+only the answers are printed, so a chat can be scripted. Every exchange is saved.
+
+\b
+Examples:
+  dial chat -m gpt-4o
+  dial chat -c
+  printf 'hi\\n/model inspect\\nwhat did I say?\\n' | dial chat -m echo
+"""
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    io: IOStreams
+    settings: Settings
+    make_backend: Callable[[], Backend]
+    model: str
+    system: str | None = None  # None: ask on a terminal, else the default
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stream: bool = True
+    resume_id: str | None = None  # "last" for -c, an id or prefix for --resume
+    save: bool = True
+    markdown: bool | None = None  # None: on for a colour terminal (or config's choice)
+    make_lines: Callable[[], LineSource] | None = None  # tests pass scripted input
+
+
+def chat_command(
+    ctx: typer.Context,
+    model: options.Model = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", "-s", help="System prompt for a new conversation (no question)."),
+    ] = None,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", "-t", min=0.0, max=2.0, help="Sampling temperature, 0 to 2."),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.")
+    ] = None,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Non-streaming requests; each answer at its end.")
+    ] = False,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-c", help="Resume the latest conversation.")
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Resume the conversation with this id (or unique prefix)."),
+    ] = None,
+    markdown: Annotated[
+        bool | None,
+        typer.Option(
+            "--markdown/--no-markdown",
+            help="Render answers as Markdown (default: on a terminal without NO_COLOR).",
+            show_default=False,
+        ),
+    ] = None,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not save this chat to history.")
+    ] = False,
+    backend: options.Backend = None,
+    retries: options.Retries = None,
+    timeout: options.Timeout = None,
+    verbose: options.Verbose = False,
+) -> None:
+    io: IOStreams = ctx.obj
+    if continue_last and resume:
+        raise UsageError("give either -c/--continue or --resume, not both")
+    resume_id = "last" if continue_last else resume
+    if resume_id and system is not None:
+        raise UsageError("-s/--system applies to a new conversation; use /system to change it")
+    if resume_id and no_save:
+        raise UsageError("--no-save starts a new conversation; it cannot resume one")
+    settings = resolve_settings(
+        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
+    )
+    from dialcli.backends import get_backend
+
+    run_chat(
+        ChatOptions(
+            io=io,
+            settings=settings,
+            make_backend=lambda: get_backend(settings, io),
+            model=settings.resolve_model(model) if model or not resume_id else "",
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=not no_stream,
+            resume_id=resume_id,
+            save=not no_save,
+            markdown=markdown,
+        )
+    )
+
+
+def run_chat(opts: ChatOptions) -> None:
+    """Open (or resume) the conversation and run the loop until the user leaves."""
+    from dialcli.chat.repl import ChatLoop
+
+    interactive = opts.io.stdin_is_tty and opts.io.stdout_is_tty
+    lines = _make_lines(opts, interactive)
+    try:
+        session = _open_session(opts, lines, interactive)
+        if session is None:
+            return
+        if opts.resume_id and interactive:
+            from dialcli.cli.history import transcript
+
+            opts.io.out(transcript(session.conversation, last=RESUME_SHOWN) + "\n")
+        loop = ChatLoop(_with_markdown(opts, interactive), session, lines, interactive=interactive)
+        loop.run()
+    finally:
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
+    if loop.failures and not interactive:
+        # A script learns that something failed; each failure was reported as it happened.
+        summary = DialError(f"{len(loop.failures)} input(s) of the chat failed (see above)")
+        summary.exit_code = loop.failures[-1].exit_code
+        raise summary
+
+
+def _make_lines(opts: ChatOptions, interactive: bool) -> LineSource:
+    from dialcli.chat.lineinput import StreamInput, TerminalInput
+
+    if opts.make_lines is not None:
+        return opts.make_lines()
+    return TerminalInput(opts.settings.home) if interactive else StreamInput(opts.io)
+
+
+def _with_markdown(opts: ChatOptions, interactive: bool) -> ChatOptions:
+    """Markdown only on a terminal: the flag, else config.toml, else unless NO_COLOR."""
+    from dataclasses import replace
+
+    chosen = opts.markdown
+    if chosen is None:
+        chosen = opts.settings.markdown
+    if chosen is None:
+        chosen = not opts.io.no_color
+    return replace(opts, markdown=bool(chosen) and interactive)
+
+
+def _open_session(opts: ChatOptions, lines: LineSource, interactive: bool) -> Session | None:
+    """The conversation to continue or start; None if the user left at the first question."""
+    from dialcli.session import Session
+    from dialcli.store import Store
+
+    store = Store(opts.settings.home) if opts.save else None
+    if opts.resume_id:
+        assert store is not None
+        return Session.resume(store, opts.resume_id, model=opts.model or None)
+    if not opts.model:
+        raise UsageError("no model: pass -m NAME or set DIAL_MODEL (see 'dial models')")
+    system = opts.system
+    if system is None and interactive:
+        try:
+            system = lines.read(SYSTEM_QUESTION).strip()
+        except EOFError:
+            opts.io.out("\n")
+            return None
+        except KeyboardInterrupt:
+            opts.io.out("\n")
+            raise
+    if not system and opts.system is None:  # Enter, or a script without -s
+        system = opts.settings.system or DEFAULT_SYSTEM_PROMPT
+    return Session.new(store, opts.model, system or None)
