@@ -103,6 +103,10 @@ def _run(argv: list[str] | None, io: object) -> int:
     from dialcli.errors import UsageError
 
     install()  # keeps pydantic (Typer's value coercion) out of every run
+    if os.environ.get("_DIAL_COMPLETE"):  # a Tab press (see dialcli/completions.py)
+        from dialcli.completions import prepare
+
+        prepare()
     command = get_command(app)
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -110,6 +114,8 @@ def _run(argv: list[str] | None, io: object) -> int:
     except typer.Abort:
         raise KeyboardInterrupt from None
     except typer.Exit as err:
+        if err.exit_code == 130:  # Typer's word for a Ctrl-C outside an answer
+            raise KeyboardInterrupt from None
         return err.exit_code
     except typer.TyperException as err:
         if type(err).__name__ == "NoArgsIsHelpError":  # bare `dial`: help, as a usage error

@@ -1,8 +1,11 @@
-"""Plain-text rendering of DIAL extras (stages, attachments) for transcripts and stderr."""
+"""Plain-text rendering: transcripts of saved conversations, and DIAL stages in them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dialcli.conversation import Conversation
 
 
 def stage_mark(status: str | None) -> str:
@@ -18,3 +21,33 @@ def format_stages(custom_content: dict[str, Any] | None) -> str:
         for stage in custom_content["stages"]
     ]
     return "\n".join(lines) + "\n"
+
+
+def when(timestamp: str) -> str:
+    """2026-11-25T19:40:01.123Z -> 2026-11-25 19:40 (UTC, as stored)."""
+    return timestamp[:16].replace("T", " ")
+
+
+def transcript(conv: Conversation, last: int | None = None) -> str:
+    """A readable transcript; ``last`` keeps only the last N exchanges."""
+    head = [
+        f"# {conv.title or '(untitled)'}",
+        f"id: {conv.id}",
+        f"model: {conv.model}   created: {when(conv.created)}   updated: {when(conv.updated)}",
+    ]
+    messages = conv.messages
+    if last is not None:
+        users = [i for i, m in enumerate(messages) if m.role == "user"]
+        if len(users) > last:
+            messages = messages[users[-last] :]
+    body: list[str] = []
+    if conv.system and last is None:
+        body.append(f"System: {conv.system}")
+    for message in messages:
+        label = "You" if message.role == "user" else "Assistant"
+        text = message.content
+        if message.interrupted:
+            text += " [interrupted]"
+        stages = format_stages(message.custom_content)
+        body.append(f"{label}: {stages}{text}")
+    return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"

@@ -230,7 +230,7 @@ class ChatLoop:
         self.notice("System prompt replaced.")
 
     def show_history(self) -> None:
-        from dialcli.cli.history import transcript
+        from dialcli.render import transcript
 
         conversation = self.session.conversation
         if not conversation.messages:

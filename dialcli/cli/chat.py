@@ -136,7 +136,7 @@ def run_chat(opts: ChatOptions) -> None:
         if session is None:
             return
         if opts.resume_id and interactive:
-            from dialcli.cli.history import transcript
+            from dialcli.render import transcript
 
             opts.io.out(transcript(session.conversation, last=RESUME_SHOWN) + "\n")
         loop = ChatLoop(_with_markdown(opts, interactive), session, lines, interactive=interactive)

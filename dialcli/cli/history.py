@@ -11,9 +11,9 @@ from dialcli.cli import options
 from dialcli.config import Settings, resolve_settings
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
+from dialcli.render import transcript, when
 
 if TYPE_CHECKING:
-    from dialcli.conversation import Conversation
     from dialcli.store import Store
 
 app = typer.Typer(
@@ -30,7 +30,14 @@ Examples:
     rich_markup_mode=None,
 )
 
-IdArg = Annotated[str, typer.Argument(help="Conversation id, unique prefix (4+), or 'last'.")]
+IdArg = Annotated[
+    str,
+    typer.Argument(
+        help="Conversation id, unique prefix (4+), or 'last'.",
+        metavar="ID",
+        autocompletion=options.CONVERSATION_COMPLETION,
+    ),
+]
 
 
 def _store(ctx: typer.Context) -> tuple[IOStreams, Store]:
@@ -45,15 +52,12 @@ def _report_problems(io: IOStreams, store: Store) -> None:
         io.err(f"dial: warning: skipped unreadable file {problem.path}: {problem.reason}")
 
 
-def _when(timestamp: str) -> str:
-    """2026-11-25T19:40:01.123Z -> 2026-11-25 19:40 (UTC, as stored)."""
-    return timestamp[:16].replace("T", " ")
-
-
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Show at most N.", metavar="N")
+    ] = 20,
     as_json: options.AsJson = False,
 ) -> None:
     """List saved conversations, newest first.
@@ -72,7 +76,7 @@ def list_command(
         io.out(orjson.dumps([asdict(s) for s in summaries], option=orjson.OPT_INDENT_2).decode())
         io.out("\n")
         return
-    rows = [(s.id, _when(s.updated), s.model, str(s.messages), s.title) for s in summaries]
+    rows = [(s.id, when(s.updated), s.model, str(s.messages), s.title) for s in summaries]
     if io.stdout_is_tty:
         rows = [("ID", "UPDATED (UTC)", "MODEL", "MSGS", "TITLE")] + [
             (r[0][:8], *r[1:]) for r in rows
@@ -110,38 +114,15 @@ def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJso
         io.out(transcript(conv))
 
 
-def transcript(conv: Conversation, last: int | None = None) -> str:
-    """A readable transcript; ``last`` keeps only the last N exchanges."""
-    from dialcli.render import format_stages
-
-    head = [
-        f"# {conv.title or '(untitled)'}",
-        f"id: {conv.id}",
-        f"model: {conv.model}   created: {_when(conv.created)}   updated: {_when(conv.updated)}",
-    ]
-    messages = conv.messages
-    if last is not None:
-        users = [i for i, m in enumerate(messages) if m.role == "user"]
-        if len(users) > last:
-            messages = messages[users[-last] :]
-    body: list[str] = []
-    if conv.system and last is None:
-        body.append(f"System: {conv.system}")
-    for message in messages:
-        label = "You" if message.role == "user" else "Assistant"
-        text = message.content
-        if message.interrupted:
-            text += " [interrupted]"
-        stages = format_stages(message.custom_content)
-        body.append(f"{label}: {stages}{text}")
-    return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"
-
-
 @app.command("search")
 def search_command(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="Text to find (any case) in messages.")],
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.")] = 50,
+    text: Annotated[
+        str, typer.Argument(help="Text to find (any case) in messages.", metavar="TEXT")
+    ],
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, help="Show at most N.", metavar="N")
+    ] = 50,
     as_json: options.AsJson = False,
 ) -> None:
     """Find conversations whose messages contain TEXT (case-insensitive).
@@ -163,14 +144,19 @@ def search_command(
     for hit in hits:
         s = hit.summary
         short = s.id[:8] if io.stdout_is_tty else s.id
-        io.out(f"{short}  {_when(s.updated)}  {s.title}\n    {hit.snippet}\n")
+        io.out(f"{short}  {when(s.updated)}  {s.title}\n    {hit.snippet}\n")
 
 
 @app.command("delete")
 def delete_command(
     ctx: typer.Context,
     conversations: Annotated[
-        list[str], typer.Argument(help="Conversation ids, unique prefixes, or 'last'.")
+        list[str],
+        typer.Argument(
+            help="Conversation ids, unique prefixes, or 'last'.",
+            metavar="ID",
+            autocompletion=options.CONVERSATION_COMPLETION,
+        ),
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
