@@ -14,6 +14,7 @@ from dialcli.errors import DialError, UsageError
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend
+    from dialcli.output import IOStreams
 
 UPLOAD_FOLDER = "dial-cli"
 MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024
@@ -127,3 +128,15 @@ def save(attachments: list[dict[str, Any]], backend: Backend, folder: Path) -> l
             continue  # an external URL: listed, not fetched
         written.append(_create_exclusive(folder, name, data))
     return written
+
+
+def report(
+    io: IOStreams, backend: Backend, custom_content: dict[str, Any] | None, folder: Path | None
+) -> None:
+    """List an answer's attachments on stderr; save them into ``folder`` when given."""
+    found = (custom_content or {}).get("attachments") or []
+    for attachment in found:
+        io.err(describe(attachment))
+    if found and folder is not None:
+        for path in save(found, backend, folder):
+            io.err(f"saved: {path}")

@@ -240,3 +240,57 @@ def test_models_all_lists_applications_too(backend_name):
     assert "counter" not in models
     assert {"counter", "stages", "attachments", "configurable"} <= set(everything)
     assert everything[: len(models)] == models
+
+
+# -- the same through dial chat -------------------------------------------------------------
+
+
+def chat(backend: str, *args: str, stdin: str) -> tuple[int, str, str]:
+    result = run_dial(["chat", "--backend", backend, *args], stdin)
+    return result.code, result.stdout, result.stderr
+
+
+def test_state_round_trips_through_a_resumed_chat(backend_name):
+    assert chat(backend_name, "-m", "counter", stdin="hi\n") == (0, "turn 1\n", "")
+    assert chat(backend_name, "-c", stdin="again\nand again\n") == (0, "turn 2\nturn 3\n", "")
+    conv_id = saved()["id"]
+    assert chat(backend_name, "--resume", conv_id[:5], stdin="more\n") == (0, "turn 4\n", "")
+    assert ask(backend_name, "-c", "from ask") == (0, "turn 5\n", "")
+
+
+def test_chat_attach_uploads_for_the_next_message_only(backend_name, tmp_path):
+    image = tmp_path / "pixel.png"
+    image.write_bytes(PNG_1X1)
+    script = f"/attach {image}\n/attach https://x.test/a.pdf\nwhat are these?\nand now?\n"
+    code, out, err = chat(backend_name, "-m", "attachments-echo", stdin=script)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "received 2 attachment(s):"
+    assert lines[1].startswith("- pixel.png (image/png): url files/")
+    assert lines[2] == "- a.pdf (application/pdf): url https://x.test/a.pdf"
+    assert lines[3] == "received no attachments"
+
+
+def test_chat_attach_of_a_missing_file_is_reported_and_the_chat_goes_on(backend_name, tmp_path):
+    script = f"/attach {tmp_path / 'nope.png'}\nhello\n"
+    code, out, err = chat(backend_name, "-m", "attachments-echo", stdin=script)
+    assert out == "received no attachments\n"
+    assert err.splitlines()[0] == f"dial: cannot attach {tmp_path / 'nope.png'}: no such file"
+    assert code == 2
+
+
+def test_chat_lists_and_saves_answer_attachments(backend_name, tmp_path):
+    folder = tmp_path / "got"
+    code, out, err = chat(
+        backend_name, "-m", "attachments", "--save-attachments", str(folder), stdin="files\n"
+    )
+    assert (code, out) == (0, "here are your files\n")
+    assert "attachment: dot.png (image/png) inline data" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["dot.png", "report.txt"]
+
+
+def test_chat_sends_the_configuration(backend_name):
+    code, out, _ = chat(
+        backend_name, "-m", "configurable", "--config-json", '{"style":"shout"}', stdin="hey\n"
+    )
+    assert (code, out) == (0, "HEY\n")

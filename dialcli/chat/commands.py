@@ -116,3 +116,12 @@ def _retry(loop: ChatLoop, arg: str) -> None:
 @command("new", "", "start a new conversation (same model and system prompt)")
 def _new(loop: ChatLoop, arg: str) -> None:
     loop.new_conversation()
+
+
+@command("attach", "PATH|URL", "attach a file (uploaded) or URL to your next message")
+def _attach(loop: ChatLoop, arg: str) -> None:
+    if not arg:
+        pending = ", ".join(loop.pending_attachments) or "(none)"
+        loop.show(f"attached for the next message: {pending}\n")
+        return
+    loop.attach(arg)

@@ -9,8 +9,9 @@ changes nothing; the chat continues in both modes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dialcli.chat.commands import COMMANDS, STOP, parse_command, unescape
 from dialcli.chat.lineinput import LineSource, read_turn
@@ -18,7 +19,7 @@ from dialcli.conversation import Role
 from dialcli.errors import DialError, UsageError
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, ChatRequest, Reply
+    from dialcli.backends.base import Backend, ChatRequest, Delta, Reply
     from dialcli.chat.spinner import NoSpinner, Spinner
     from dialcli.cli.chat import ChatOptions
     from dialcli.conversation import Message
@@ -39,6 +40,7 @@ class ChatLoop:
         self.interactive = interactive
         self.color = interactive and not opts.io.no_color
         self.failures: list[DialError] = []
+        self.pending_attachments: list[str] = []  # /attach: sent with the next question
         self._backend: Backend | None = None
 
     # -- the loop -------------------------------------------------------------------
@@ -89,7 +91,11 @@ class ChatLoop:
             if found is None:
                 self.fail(UsageError(f"unknown command /{name} (try /help)"))
                 return None
-            return found.run(self, arg)
+            try:
+                return found.run(self, arg)
+            except DialError as err:  # a bad argument ends that command, not the chat
+                self.fail(err)
+                return None
         text = unescape(text)
         if text.strip():  # blank lines are skipped, never sent
             self.ask(text)
@@ -119,10 +125,37 @@ class ChatLoop:
     # -- questions ----------------------------------------------------------------------
 
     def ask(self, text: str) -> None:
+        refs, self.pending_attachments = self.pending_attachments, []
+        custom_content = None
+        if refs:
+            from dialcli import attachments
+
+            try:  # uploaded before the question is sent; a failure sends nothing
+                custom_content = {"attachments": attachments.prepare(refs, self._get_backend())}
+            except DialError as err:
+                self.fail(err)
+                return
         request, question = self.session.request(
-            text, temperature=self.opts.temperature, max_tokens=self.opts.max_tokens
+            text,
+            temperature=self.opts.temperature,
+            max_tokens=self.opts.max_tokens,
+            custom_fields=self._custom_fields(),
+            custom_content=custom_content,
         )
         self._exchange(request, question, replace=False)
+
+    def attach(self, ref: str) -> None:
+        """Queue a file or URL for the next question (a missing file is reported now)."""
+        from dialcli import attachments
+
+        if not attachments.is_url(ref):
+            attachments.read_local(ref)
+        self.pending_attachments.append(ref)
+        self.notice(f"attached {ref} (sent with your next message)")
+
+    def _custom_fields(self) -> dict[str, Any] | None:
+        configuration = self.opts.configuration
+        return {"configuration": configuration} if configuration else None
 
     def retry(self) -> None:
         """Ask the last question again; the old answer stays unless a new one arrives."""
@@ -141,6 +174,7 @@ class ChatLoop:
                 last[0].content,
                 temperature=self.opts.temperature,
                 max_tokens=self.opts.max_tokens,
+                custom_fields=self._custom_fields(),
                 custom_content=last[0].custom_content,
             )
         finally:
@@ -152,7 +186,13 @@ class ChatLoop:
 
         writer, spinner = self._start_answer()
         try:
-            reply = run_turn(self._get_backend(), request, writer, stream=self.opts.stream)
+            reply = run_turn(
+                self._get_backend(),
+                request,
+                writer,
+                stream=self.opts.stream,
+                on_delta=self._stage_reporter(spinner),
+            )
         except AnswerInterrupted as stop:
             spinner.stop()
             self._end_answer(writer)
@@ -171,6 +211,29 @@ class ChatLoop:
             spinner.stop()
         writer.finish()
         self._save(question, reply, replace=replace)
+        if reply.custom_content and reply.custom_content.get("attachments"):
+            from dialcli import attachments
+
+            try:
+                attachments.report(
+                    self.io, self._get_backend(), reply.custom_content, self.opts.save_attachments
+                )
+            except DialError as err:
+                self.fail(err)
+
+    def _stage_reporter(self, spinner: Spinner | NoSpinner) -> Callable[[Delta], None] | None:
+        if self.opts.stages == "none":
+            return None
+        from dialcli.stages import StageReporter
+
+        report = StageReporter(self.io.stderr, self.opts.stages)
+
+        def on_delta(delta: Delta) -> None:
+            if delta.custom_content and delta.custom_content.get("stages"):
+                spinner.stop()  # a stage line must not be drawn over by the spinner
+            report(delta)
+
+        return on_delta
 
     def _get_backend(self) -> Backend:
         # Built on the first question: /help and /exit never pay for it.

@@ -57,18 +57,31 @@ def ask_command(
     ctx: typer.Context,
     prompt: Annotated[
         str | None,
-        typer.Argument(help="The question; '-' reads it from stdin.", show_default=False),
+        typer.Argument(
+            help="The question; '-' reads it from stdin.", show_default=False, metavar="PROMPT"
+        ),
     ] = None,
     model: options.Model = None,
     system: Annotated[
-        str | None, typer.Option("--system", "-s", help="System prompt for a new conversation.")
+        str | None,
+        typer.Option(
+            "--system", "-s", help="System prompt for a new conversation.", metavar="TEXT"
+        ),
     ] = None,
     temperature: Annotated[
         float | None,
-        typer.Option("--temperature", "-t", min=0.0, max=2.0, help="Sampling temperature, 0 to 2."),
+        typer.Option(
+            "--temperature",
+            "-t",
+            min=0.0,
+            max=2.0,
+            help="Sampling temperature, 0 to 2.",
+            metavar="FLOAT",
+        ),
     ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.")
+        int | None,
+        typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
     ] = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="One non-streaming request; print at the end.")
@@ -79,7 +92,12 @@ def ask_command(
     ] = False,
     cid: Annotated[
         str | None,
-        typer.Option("--cid", help="Continue the conversation with this id (or unique prefix)."),
+        typer.Option(
+            "--cid",
+            help="Continue the conversation with this id (or unique prefix).",
+            metavar="ID",
+            autocompletion=options.CONVERSATION_COMPLETION,
+        ),
     ] = None,
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save this exchange to history.")
@@ -184,17 +202,10 @@ def _stage_reporter(opts: AskOptions) -> Callable[[Delta], None] | None:
 
 
 def _attachments_out(opts: AskOptions, backend: Backend, reply: Reply) -> None:
-    """List the answer's attachments on stderr; save them with --save-attachments."""
-    found = (reply.custom_content or {}).get("attachments") or []
-    if not found:
-        return
-    from dialcli import attachments
+    if reply.custom_content and reply.custom_content.get("attachments"):
+        from dialcli import attachments
 
-    for attachment in found:
-        opts.io.err(attachments.describe(attachment))
-    if opts.save_attachments is not None:
-        for path in attachments.save(found, backend, opts.save_attachments):
-            opts.io.err(f"saved: {path}")
+        attachments.report(opts.io, backend, reply.custom_content, opts.save_attachments)
 
 
 def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:

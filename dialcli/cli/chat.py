@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -27,7 +28,7 @@ RESUME_SHOWN = 3  # exchanges shown when a conversation is resumed
 HELP = """Chat with a model: type a question, get the answer streamed, repeat.
 
 On a terminal: line editing and history, /help for the commands (/model, /system,
-/retry, /history, /new, /exit), \"\"\" on a line of its own for multi-line input,
+/retry, /history, /new, /attach, /exit), \"\"\" on a line of its own for multi-line input,
 answers rendered as Markdown. Without a terminal each stdin line is one turn and
 only the answers are printed, so a chat can be scripted. Every exchange is saved.
 
@@ -52,6 +53,9 @@ class ChatOptions:
     resume_id: str | None = None  # "last" for -c, an id or prefix for --resume
     save: bool = True
     markdown: bool | None = None  # None: on for a colour terminal (or config's choice)
+    configuration: dict[str, Any] | None = None
+    stages: str = "none"
+    save_attachments: Path | None = None
     make_lines: Callable[[], LineSource] | None = None  # tests pass scripted input
 
 
@@ -90,6 +94,9 @@ def chat_command(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not save this chat to history.")
     ] = False,
+    save_attachments: options.SaveAttachments = None,
+    config_json: options.ConfigJson = None,
+    stages: options.Stages = None,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
@@ -121,6 +128,9 @@ def chat_command(
             resume_id=resume_id,
             save=not no_save,
             markdown=markdown,
+            configuration=options.parse_config_json(config_json),
+            stages=options.stage_mode(stages, io),
+            save_attachments=save_attachments,
         )
     )
 

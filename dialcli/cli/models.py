@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings, resolve_settings
 from dialcli.output import IOStreams
 
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
 HELP = """List the deployments your key can use.
 
-An aligned table on a terminal, one id per line when piped, full objects with --json.
---all adds the applications; 'dial models show ID' prints one deployment's details.
+An aligned table on a terminal (with the aliases of config.toml under it), one id
+per line when piped, full objects with --json. --all adds the applications;
+'dial models show ID' prints one deployment's details. Each listing also refreshes
+the cache that shell completion offers after -m.
 
 \b
 Examples:
@@ -83,13 +85,16 @@ def run_models(opts: ModelsOptions) -> None:
         if opts.include_applications:
             known = {m.id for m in models}
             models += [a for a in backend.list_applications() if a.id not in known]
+    from dialcli import model_cache
+
+    model_cache.save(opts.settings.home, opts.settings.url, [m.id for m in models])
     io = opts.io
     if opts.as_json:
         import orjson
 
         io.out(orjson.dumps([m.raw for m in models], option=orjson.OPT_INDENT_2).decode() + "\n")
     elif io.stdout_is_tty:
-        io.out(format_table(models))
+        io.out(format_table(models) + format_aliases(opts.settings.aliases, models))
     else:
         io.out("".join(f"{m.id}\n" for m in models))
 
@@ -97,7 +102,14 @@ def run_models(opts: ModelsOptions) -> None:
 @app.command("show")
 def show_command(
     ctx: typer.Context,
-    deployment: Annotated[str, typer.Argument(help="Deployment or application id.")],
+    deployment: Annotated[
+        str,
+        typer.Argument(
+            help="Deployment or application id (or alias).",
+            metavar="ID",
+            autocompletion=complete.model_names,
+        ),
+    ],
     as_json: options.AsJson = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
@@ -151,6 +163,19 @@ def capabilities(model: ModelInfo) -> str:
         if value is True and name not in names:
             names.append(name)
     return ",".join(names)
+
+
+def format_aliases(aliases: dict[str, str], models: list[ModelInfo]) -> str:
+    """The ``[aliases]`` of config.toml under the table: ``fast -> gpt-4o-mini``."""
+    if not aliases:
+        return ""
+    listed = {m.id for m in models}
+    width = max(len(name) for name in aliases)
+    lines = [
+        f"  {name:<{width}} -> {target}" + ("" if target in listed else "  (not listed)")
+        for name, target in sorted(aliases.items())
+    ]
+    return "\nAliases (config.toml):\n" + "".join(line + "\n" for line in lines)
 
 
 def format_table(models: list[ModelInfo]) -> str:

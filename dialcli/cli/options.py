@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dialcli.cli import complete
 from dialcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -14,12 +15,25 @@ if TYPE_CHECKING:
 
 Model = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Deployment (or alias) to use. Default: DIAL_MODEL."),
+    typer.Option(
+        "--model",
+        "-m",
+        help="Deployment (or alias) to use. Default: DIAL_MODEL.",
+        metavar="NAME",
+        autocompletion=complete.model_names,
+    ),
 ]
 Backend = Annotated[
     str | None,
-    typer.Option("--backend", help="raw (httpx, default) or sdk (aidial-client)."),
+    typer.Option(
+        "--backend",
+        help="raw (httpx, default) or sdk (aidial-client).",
+        metavar="raw|sdk",
+        autocompletion=lambda: ["raw", "sdk"],
+    ),
 ]
+# For options and arguments that name a saved conversation (--cid, --resume, history).
+CONVERSATION_COMPLETION = complete.conversation_ids
 Verbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log requests and responses to stderr (key redacted)."),
@@ -27,12 +41,21 @@ Verbose = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Retries = Annotated[
     int | None,
-    typer.Option("--retries", min=0, max=10, help="Retries on connection errors and 408/429/5xx."),
+    typer.Option(
+        "--retries",
+        min=0,
+        max=10,
+        help="Retries on connection errors and 408/429/5xx (default 2).",
+        metavar="N",
+    ),
 ]
 Timeout = Annotated[
     float | None,
     typer.Option(
-        "--timeout", min=0.1, help="Read timeout between chunks, in seconds (default 120)."
+        "--timeout",
+        min=0.1,
+        help="Read timeout between chunks, in seconds (default 120).",
+        metavar="SECONDS",
     ),
 ]
 
@@ -45,7 +68,10 @@ def flags(**values: object) -> dict[str, object]:
 Attach = Annotated[
     list[str] | None,
     typer.Option(
-        "--attach", "-a", help="Attach a file (uploaded to DIAL storage) or URL; repeatable."
+        "--attach",
+        "-a",
+        help="Attach a file (uploaded to DIAL storage) or URL; repeatable.",
+        metavar="FILE|URL",
     ),
 ]
 SaveAttachments = Annotated[
@@ -69,6 +95,8 @@ Stages = Annotated[
     typer.Option(
         "--stages",
         help="Show application stages on stderr: none, names (default on a terminal), full.",
+        metavar="MODE",
+        autocompletion=lambda: ["none", "names", "full"],
     ),
 ]
 
