@@ -79,7 +79,7 @@ def build(home: Path, count: int, messages: int, seed: int = 7) -> None:
 
 def dial_argv() -> list[str]:
     """The installed `dial`, or this checkout's module when it is not installed."""
-    found = shutil.which("dial")
+    found = shutil.which("dial", path=str(Path(sys.executable).parent)) or shutil.which("dial")
     return [found] if found else [sys.executable, "-m", "dialcli"]
 
 

@@ -6,7 +6,9 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from dialcli.__main__ import main
 from dialcli.output import IOStreams
@@ -37,7 +39,8 @@ def run_dial(args: list[str], stdin: bytes | str = b"", *, tty: bool = False) ->
 
 
 def dial_exe() -> str:
-    found = shutil.which("dial")
+    # Beside the interpreter first: CI runs .venv/bin/python without activating the venv.
+    found = shutil.which("dial", path=str(Path(sys.executable).parent)) or shutil.which("dial")
     assert found, "the dial console script must be installed (pip install -e .)"
     return found
 

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 DEMO_KEY = "demo-key"
 
@@ -34,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dialcli.emulator.demo")
     parser.add_argument("--backend", choices=["raw", "sdk"], default="raw")
     args = parser.parse_args(argv)
-    dial = shutil.which("dial") or "dial"
+    # The dial installed beside this interpreter, even when its venv is not activated.
+    dial = (
+        shutil.which("dial", path=str(Path(sys.executable).parent))
+        or shutil.which("dial")
+        or "dial"
+    )
     process, url = start_emulator(DEMO_KEY)
     home = tempfile.mkdtemp(prefix="dial-demo-")
     env = {
