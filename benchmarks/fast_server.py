@@ -13,7 +13,9 @@ bytes. The model decides the reply:
 * anything else (``echo``) streams the last user message back, word by word.
 
 Each stream is a role chunk, the content chunks, a finish chunk with usage, then
-``data: [DONE]`` — the shape DIAL sends. ``GET …/models`` lists ``echo`` and ``flood``.
+``data: [DONE]`` — the shape DIAL sends; each chunk carries ``id``, ``object``,
+``created`` and ``model`` like DIAL Core's (aidial-client rejects chunks without).
+``GET …/models`` lists ``echo`` and ``flood``.
 
     python benchmarks/fast_server.py --port 0 [--api-key KEY]   # prints its URL
 """
@@ -22,32 +24,36 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import socket
 import sys
 
-CONTENT_CHUNK = b'data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n'
-ROLE_CHUNK = b'data: {"choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}\n\n'
 DONE = b"data: [DONE]\n\n"
 BLOCK_EVENTS = 1000  # content events per HTTP chunk (one write)
 _DEPLOYMENT = re.compile(r"/deployments/(.+)/chat/completions$")
 MODELS = ["echo", "flood"]
+# What DIAL Core puts in every chunk; aidial-client (the sdk backend) requires them.
+CHUNK_FIELDS = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1735689600}
 
 
-def finish_chunk(completion_tokens: int) -> bytes:
+def chunk(model: str, delta: dict, finish: str | None = None, usage: dict | None = None) -> bytes:
+    """One ``data: {chat.completion.chunk}`` event, compact JSON."""
+    body: dict = {**CHUNK_FIELDS, "model": model}
+    body["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
+    if usage is not None:
+        body["usage"] = usage
+    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+
+
+def finish_chunk(model: str, completion_tokens: int) -> bytes:
     usage = {
         "prompt_tokens": 1,
         "completion_tokens": completion_tokens,
         "total_tokens": completion_tokens + 1,
     }
-    body = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": usage}
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
-
-
-def text_chunk(text: str) -> bytes:
-    body = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
-    return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+    return chunk(model, {}, "stop", usage)
 
 
 def last_user_text(body: dict) -> str:
@@ -77,24 +83,25 @@ class FastServer:
     # -- replies ---------------------------------------------------------------
 
     def flood_blocks(self, count: int) -> list[bytes]:
-        """The whole flood stream as HTTP-chunked blocks, built once per size."""
+        """The whole flood stream as HTTP-chunked blocks; the full blocks are one shared
+        bytes object, so even a very long stream costs the server little memory."""
         blocks = self._flood_cache.get(count)
         if blocks is None:
-            events = [ROLE_CHUNK]
-            left = count
-            while left > 0:
-                n = min(left, BLOCK_EVENTS)
-                events.append(CONTENT_CHUNK * n)
-                left -= n
-            events.append(finish_chunk(count) + DONE)
-            blocks = [_http_chunk(e) for e in events]
+            content = chunk("flood", {"content": "x"})
+            full, rest = divmod(count, BLOCK_EVENTS)
+            blocks = [_http_chunk(chunk("flood", {"role": "assistant"}))]
+            blocks += [_http_chunk(content * BLOCK_EVENTS)] * full
+            if rest:
+                blocks.append(_http_chunk(content * rest))
+            blocks.append(_http_chunk(finish_chunk("flood", count) + DONE))
             self._flood_cache[count] = blocks
         return blocks
 
-    def echo_blocks(self, text: str) -> list[bytes]:
-        words = re.findall(r"\S+\s*|\s+", text) or [""]
-        events = ROLE_CHUNK + b"".join(text_chunk(w) for w in words if w)
-        return [_http_chunk(events + finish_chunk(len(words)) + DONE)]
+    def echo_blocks(self, model: str, text: str) -> list[bytes]:
+        words = re.findall(r"\S+\s*|\s+", text)
+        events = chunk(model, {"role": "assistant"})
+        events += b"".join(chunk(model, {"content": word}) for word in words)
+        return [_http_chunk(events + finish_chunk(model, len(words)) + DONE)]
 
     # -- HTTP ------------------------------------------------------------------
 
@@ -140,9 +147,10 @@ class FastServer:
             usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
             reply = {"object": "chat.completion", "model": model, "choices": [choice]}
             return await _send_json(writer, 200, {**reply, "usage": usage})
-        blocks = self.flood_blocks(count) if count is not None else self.echo_blocks(
-            last_user_text(body)
-        )
+        if count is not None:
+            blocks = self.flood_blocks(count)
+        else:
+            blocks = self.echo_blocks(model, last_user_text(body))
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
@@ -187,10 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=100_000, help="content chunks of 'flood'")
     parser.add_argument("--api-key", default=None, help="require this Api-Key (or Bearer)")
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port, args.chunks, args.api_key))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

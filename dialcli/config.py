@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,26 @@ ENV_VARS: list[tuple[str, str]] = [
     ("NO_COLOR", "disable colour"),
 ]
 
+# Every key config.toml may hold (docs/configuration.md); anything else is a typo.
+CONFIG_KEYS = frozenset(
+    {
+        "url",
+        "api_key",
+        "api_key_command",
+        "model",
+        "backend",
+        "api_version",
+        "retries",
+        "timeouts",
+        "system",
+        "markdown",
+        "aliases",
+        "home",
+    }
+)
+TIMEOUT_KEYS = frozenset({"connect", "read"})
+KEY_COMMAND_TIMEOUT = 60.0  # long enough for a passphrase prompt (pinentry), not forever
+
 
 def user_config_path() -> Path:
     from platformdirs import user_config_path as _user_config_path
@@ -51,6 +72,7 @@ def user_data_path() -> Path:
 class Settings:
     url: str = DEFAULT_URL
     api_key: str | None = field(default=None, repr=False)
+    api_key_command: str | None = field(default=None, repr=False)
     model: str = DEFAULT_MODEL
     backend: str = DEFAULT_BACKEND
     api_version: str | None = DEFAULT_API_VERSION
@@ -65,10 +87,19 @@ class Settings:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def require_key(self) -> str:
-        """The key, or the one-line usage error that says where to put it."""
-        if not self.api_key:
-            raise UsageError("no API key: set DIAL_API_KEY or api_key in " + str(self.config_path))
-        return self.api_key
+        """The key (running api_key_command if that is its source), or a usage error."""
+        if self.api_key:
+            return self.api_key
+        if self.api_key_command:
+            return run_key_command(self.api_key_command, self.config_path)
+        raise UsageError(
+            "no API key: set DIAL_API_KEY, or api_key or api_key_command in "
+            + str(self.config_path)
+        )
+
+    def with_key(self) -> Settings:
+        """These settings with the key resolved: call it when a request is about to be made."""
+        return self if self.api_key else replace(self, api_key=self.require_key())
 
     def resolve_model(self, name: str | None) -> str:
         """A model name or alias from the command line, or the default."""
@@ -92,6 +123,75 @@ def load_config_file(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise UsageError(f"invalid config file {path}: {err}") from None
     return data
+
+
+_command_keys: dict[str, str] = {}  # one run per command per process
+
+
+def run_key_command(command: str, config_path: Path) -> str:
+    """The first line the shell command prints; its failure is a usage error.
+
+    Neither the command's output nor its error text is ever shown: the output is the
+    key, and a failing secret manager may echo parts of it.
+    """
+    if command in _command_keys:
+        return _command_keys[command]
+    import subprocess
+
+    where = f"api_key_command (in {config_path})"
+    try:
+        done = subprocess.run(
+            command,
+            shell=True,
+            stdin=subprocess.DEVNULL,  # the prompt may be arriving on our stdin
+            capture_output=True,
+            timeout=KEY_COMMAND_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"{where} did not finish within {KEY_COMMAND_TIMEOUT:.0f} s") from None
+    except OSError as err:
+        raise UsageError(f"{where} could not be run: {err.strerror}") from None
+    if done.returncode != 0:
+        raise UsageError(
+            f"{where} failed with exit status {done.returncode}; run it yourself to see why"
+        )
+    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise UsageError(f"{where} printed no key")
+    _command_keys[command] = key
+    return key
+
+
+def config_file_warnings(path: Path) -> list[str]:
+    """Typos (unknown keys) and an API key in a file others can read; [] if unreadable.
+
+    A file that cannot be read or parsed is left to resolve_settings, which reports it
+    as an error when a command needs the settings.
+    """
+    try:
+        data = load_config_file(path)
+    except UsageError:
+        return []
+    warnings = [f"unknown key {key!r} in {path}" for key in data if key not in CONFIG_KEYS]
+    timeouts = data.get("timeouts")
+    if isinstance(timeouts, dict):
+        warnings += [
+            f"unknown key 'timeouts.{key}' in {path}" for key in timeouts if key not in TIMEOUT_KEYS
+        ]
+    if data.get("api_key"):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            warnings.append(f"{path} is readable by others and holds an API key; chmod 600 {path}")
+    return warnings
+
+
+def config_path_from(env: Mapping[str, str]) -> Path:
+    """DIAL_CONFIG, else config.toml in the platform's user config directory."""
+    return Path(env["DIAL_CONFIG"]) if env.get("DIAL_CONFIG") else user_config_path()
 
 
 def validate_url(url: str) -> str:
@@ -123,7 +223,7 @@ def resolve_settings(
     """Flags > environment > config.toml > defaults, resolved once per run."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
-    config_path = Path(env["DIAL_CONFIG"]) if env.get("DIAL_CONFIG") else user_config_path()
+    config_path = config_path_from(env)
     file = load_config_file(config_path)
     source = str(config_path)
 
@@ -149,6 +249,7 @@ def resolve_settings(
     return Settings(
         url=validate_url(str(pick("url", "DIAL_URL", "url", DEFAULT_URL))),
         api_key=pick("api_key", "DIAL_API_KEY", "api_key", None),
+        api_key_command=str(file["api_key_command"]) if file.get("api_key_command") else None,
         model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
         backend=backend,
         api_version=str(api_version) if api_version else None,

@@ -36,7 +36,7 @@ class IOStreams:
             stdin_is_tty=_isatty(sys.stdin),
             stdout_is_tty=_isatty(sys.stdout),
             stderr_is_tty=_isatty(sys.stderr),
-            no_color="NO_COLOR" in os.environ,
+            no_color=bool(os.environ.get("NO_COLOR")),  # set and non-empty, per no-color.org
         )
 
     @classmethod

@@ -49,3 +49,36 @@ def test_wrong_key_exits_3(backend_name, monkeypatch):
     result = run_dial(["models", "--backend", backend_name])
     assert result.code == 3
     assert result.stderr.startswith("dial: ") and result.stderr.count("\n") == 1
+
+
+# -- aliases from config.toml ----------------------------------------------------------------
+
+
+@pytest.fixture
+def aliases(dial_environ, tmp_path, monkeypatch):
+    config = tmp_path / "aliases.toml"
+    config.write_text('[aliases]\nfast = "echo"\nghost = "not-deployed"\n')
+    monkeypatch.setenv("DIAL_CONFIG", str(config))
+
+
+@pytest.mark.usefixtures("aliases")
+def test_terminal_listing_shows_the_aliases_under_the_table():
+    result = run_dial(["models"], tty=True)
+    assert result.code == 0, result.stderr
+    assert result.stdout.endswith(
+        "\nAliases (config.toml):\n  fast  -> echo\n  ghost -> not-deployed  (not listed)\n"
+    )
+
+
+@pytest.mark.usefixtures("aliases")
+def test_piped_listing_stays_one_id_per_line_with_aliases():
+    result = run_dial(["models"])
+    assert result.code == 0, result.stderr
+    assert "fast" not in result.stdout and "Aliases" not in result.stdout
+
+
+@pytest.mark.usefixtures("aliases")
+def test_models_show_takes_an_alias():
+    result = run_dial(["models", "show", "fast", "--json"])
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "echo"
