@@ -25,7 +25,7 @@ DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 SYSTEM_QUESTION = "Enter system prompt (or press Enter for the default): "
 RESUME_SHOWN = 3  # exchanges shown when a conversation is resumed
 
-HELP = """Chat with a model: type a question, get the answer streamed, repeat.
+HELP = """Chat with a model; every turn is saved.
 
 On a terminal: line editing and history, /help for the commands (/model, /system,
 /retry, /history, /new, /attach, /exit), \"\"\" on a line of its own for multi-line input,
@@ -64,14 +64,27 @@ def chat_command(
     model: options.Model = None,
     system: Annotated[
         str | None,
-        typer.Option("--system", "-s", help="System prompt for a new conversation (no question)."),
+        typer.Option(
+            "--system",
+            "-s",
+            help="System prompt for a new conversation (no question).",
+            metavar="TEXT",
+        ),
     ] = None,
     temperature: Annotated[
         float | None,
-        typer.Option("--temperature", "-t", min=0.0, max=2.0, help="Sampling temperature, 0 to 2."),
+        typer.Option(
+            "--temperature",
+            "-t",
+            min=0.0,
+            max=2.0,
+            help="Sampling temperature, 0 to 2.",
+            metavar="FLOAT",
+        ),
     ] = None,
     max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.")
+        int | None,
+        typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
     ] = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Non-streaming requests; each answer at its end.")
@@ -81,7 +94,12 @@ def chat_command(
     ] = False,
     resume: Annotated[
         str | None,
-        typer.Option("--resume", help="Resume the conversation with this id (or unique prefix)."),
+        typer.Option(
+            "--resume",
+            help="Resume the conversation with this id (or unique prefix).",
+            metavar="ID",
+            autocompletion=options.CONVERSATION_COMPLETION,
+        ),
     ] = None,
     markdown: Annotated[
         bool | None,
