@@ -19,6 +19,7 @@ class StageReporter:
         self._stages: dict[str, Any] = {}
         self._announced: set[int] = set()
         self._closed: set[int] = set()
+        self._mid_line: int | None = None  # the stage whose content is being written
 
     def __call__(self, delta: Delta) -> None:
         if self._mode == "none" or not delta.custom_content:
@@ -36,7 +37,7 @@ class StageReporter:
                 self._announced.add(index)
                 self._write(f"▸ {name}")
             if self._mode == "full" and update.get("content"):
-                self._write("  " + str(update["content"]).replace("\n", "\n  "))
+                self._content(index, str(update["content"]))
             status = stage.get("status")
             if status and index not in self._closed:
                 self._closed.add(index)
@@ -44,6 +45,19 @@ class StageReporter:
                     f"{'✓' if status == 'completed' else '✗'} {name} ({stage_mark(status)})"
                 )
 
+    def _content(self, index: int, text: str) -> None:
+        """Stage content streams inline, indented, as it arrives."""
+        if self._mid_line not in (None, index):
+            self._stream.write("\n")
+        if self._mid_line != index:
+            self._stream.write("  ")
+        self._stream.write(text.replace("\n", "\n  "))
+        self._stream.flush()
+        self._mid_line = index
+
     def _write(self, line: str) -> None:
+        if self._mid_line is not None:
+            self._stream.write("\n")
+            self._mid_line = None
         self._stream.write(line + "\n")
         self._stream.flush()

@@ -80,7 +80,7 @@ def test_stages_show_on_stderr_on_a_terminal_with_marks(backend_name):
 def test_stages_full_shows_their_content(backend_name):
     code, _, err = ask(backend_name, "-m", "stages", "--stages", "full", "dogs")
     assert code == 0
-    assert "  Looking up: dogs" in err.replace("Looking up: \n  dogs", "Looking up: dogs")
+    assert "▸ Searching\n  Looking up: dogs\n✓ Searching (done)\n" in err
 
 
 def test_json_output_includes_stages(backend_name):
