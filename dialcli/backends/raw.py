@@ -20,6 +20,13 @@ from dialcli.backends.replies import (
     tls_error,
 )
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
+from dialcli.backends.transport import (
+    is_tls_failure,
+    needs_tls,
+    read_limited,
+    reason,
+    timeout_error,
+)
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.errors import (
@@ -30,8 +37,6 @@ from dialcli.errors import (
     ServerError,
 )
 from dialcli.sse import SSEDecoder
-
-_MAX_ERROR_BODY = 64 * 1024
 
 
 class RawBackend(Backend):
@@ -44,7 +49,7 @@ class RawBackend(Backend):
         self._client = httpx.Client(
             base_url=settings.url,
             headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
-            verify=_needs_tls(settings.url),
+            verify=needs_tls(settings.url),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -77,22 +82,22 @@ class RawBackend(Backend):
         try:
             response = self._client.send(request, stream=True)
         except httpx.TimeoutException as err:
-            raise _timeout_error(err, self._settings) from None
+            raise timeout_error(err, self._settings) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
-            if _is_tls_failure(err):
-                raise tls_error(self._settings.url, _reason(err)) from None
+            if is_tls_failure(err):
+                raise tls_error(self._settings.url, reason(err)) from None
             raise ConnectFailed(
-                f"cannot reach DIAL at {self._settings.url}: {_reason(err)}"
+                f"cannot reach DIAL at {self._settings.url}: {reason(err)}"
             ) from None
         except httpx.TransportError as err:
-            raise NetworkError(f"network error: {_reason(err)}") from None
+            raise NetworkError(f"network error: {reason(err)}") from None
         if log.enabled:
             log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
             log.headers("<", response.headers.multi_items())
         if response.is_success:
             return response
         try:
-            body = _read_limited(response)
+            body = read_limited(response)
         finally:
             response.close()
         if log.enabled:
@@ -145,7 +150,7 @@ class RawBackend(Backend):
         try:
             return response.read()
         except httpx.TransportError as err:
-            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
         finally:
             response.close()
 
@@ -182,7 +187,7 @@ class RawBackend(Backend):
         try:
             content_type = response.headers.get("content-type", "")
             if not content_type.startswith("text/event-stream"):
-                body = _read_limited(response)
+                body = read_limited(response)
                 raise ServerError(
                     f"expected an event stream, got {content_type or 'no content type'}: "
                     f"{error_message_from_body(body, content_type) or 'empty body'}"
@@ -237,9 +242,9 @@ class RawBackend(Backend):
                 if done:
                     return
         except httpx.TimeoutException as err:
-            raise _timeout_error(err, self._settings) from None
+            raise timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
-            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
         if not finished:
             raise IncompleteAnswerError("the stream ended before the answer was finished")
 
@@ -269,9 +274,9 @@ class RawBackend(Backend):
         try:
             body = response.read()
         except httpx.TimeoutException as err:
-            raise _timeout_error(err, self._settings) from None
+            raise timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
-            raise NetworkError(f"connection dropped: {_reason(err)}") from None
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
         finally:
             response.close()
         if self._log.enabled:
@@ -305,57 +310,3 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
     if text is None:
         return ""
     return text if type(text) is str else None
-
-
-def _needs_tls(url: str) -> bool:
-    """False for plain http with no proxy: no TLS can happen, so the CA bundle is not
-    loaded (httpx parses it for every client, ~30 ms of start-up)."""
-    import os
-
-    if not url.startswith("http://"):
-        return True
-    # A proxy (https_proxy, all_proxy...) may itself speak TLS: keep verification then.
-    proxies = (name.lower() for name in os.environ)
-    return any(name.endswith("_proxy") and name != "no_proxy" for name in proxies)
-
-
-def _read_limited(response: httpx.Response) -> bytes:
-    """An error body, read only up to a size worth showing."""
-    body = b""
-    try:
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) >= _MAX_ERROR_BODY:
-                break
-    except httpx.TransportError:
-        pass
-    return body
-
-
-def _is_tls_failure(err: BaseException) -> bool:
-    import ssl
-
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(err)
-
-
-def _reason(err: Exception) -> str:
-    text = str(err) or type(err).__name__
-    return text.split("\n", 1)[0]
-
-
-def _timeout_error(err: httpx.TimeoutException, settings: Settings) -> DialError:
-    if isinstance(err, httpx.ConnectTimeout | httpx.PoolTimeout):
-        return ConnectFailed(
-            f"connect timeout: no connection to {settings.url} within "
-            f"{settings.connect_timeout:g} s"
-        )
-    if isinstance(err, httpx.WriteTimeout):
-        return NetworkError(
-            f"write timeout: the request was not sent within {settings.read_timeout:g} s"
-        )
-    return NetworkError(f"read timeout: no data from the server for {settings.read_timeout:g} s")

@@ -32,7 +32,6 @@ from openai import Omit
 
 from dialcli import __version__
 from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
-from dialcli.backends.raw import _needs_tls
 from dialcli.backends.replies import (
     delta_from_chunk,
     error_message_from_body,
@@ -40,6 +39,7 @@ from dialcli.backends.replies import (
 )
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
+from dialcli.backends.transport import needs_tls
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.errors import DialError, IncompleteAnswerError, NotFoundError, ServerError
@@ -76,7 +76,7 @@ class SdkBackend(Backend):
             timeout=timeout,
             internal_http_client=httpx.Client(
                 headers={"User-Agent": _USER_AGENT},
-                verify=_needs_tls(settings.url),
+                verify=needs_tls(settings.url),
                 timeout=timeout,
                 event_hooks={"request": [self._on_request], "response": [self._on_response]},
             ),
@@ -271,7 +271,6 @@ class SdkBackend(Backend):
         if not isinstance(items, list):
             raise ServerError(f"unexpected reply from /{path}: no 'data' list")
         return [item for item in items if isinstance(item, dict)]
-
 
     # -- DIAL file storage and deployment details -------------------------------------
     # Files go through the library's own API (bucket, files); deployment details through

@@ -22,8 +22,6 @@ import openai
 import orjson
 import pydantic
 
-# The raw backend's wording for transport failures; shared so both print the same line.
-from dialcli.backends.raw import _is_tls_failure, _read_limited, _reason, _timeout_error
 from dialcli.backends.replies import (
     error_message_from_body,
     http_error,
@@ -32,6 +30,9 @@ from dialcli.backends.replies import (
     tls_error,
 )
 from dialcli.backends.retry import ConnectFailed, parse_retry_after
+
+# The raw backend's wording for transport failures; shared so both print the same line.
+from dialcli.backends.transport import is_tls_failure, read_limited, reason, timeout_error
 from dialcli.config import Settings
 from dialcli.errors import DialError, NetworkError, ServerError
 
@@ -64,7 +65,7 @@ def response_error(response: httpx.Response, model: str | None) -> DialError:
     try:
         body = response.content
     except httpx.ResponseNotRead:
-        body = _read_limited(response)
+        body = read_limited(response)
     return http_error(
         response.status_code,
         error_message_from_body(body, response.headers.get("content-type", "")),
@@ -78,7 +79,7 @@ def not_json_error(response: httpx.Response) -> ServerError:
     try:
         body = response.content
     except httpx.ResponseNotRead:
-        body = _read_limited(response)
+        body = read_limited(response)
     shown = error_message_from_body(body, response.headers.get("content-type", ""))
     return ServerError(f"expected JSON from the server, got {shown or 'empty body'}")
 
@@ -104,15 +105,15 @@ def map_error(
         return err
     for link in _chain(err):
         if isinstance(link, httpx.TimeoutException):
-            return _timeout_error(link, settings)
+            return timeout_error(link, settings)
         if isinstance(link, httpx.TransportError):
             if started:
-                return NetworkError(f"connection dropped: {_reason(link)}")
+                return NetworkError(f"connection dropped: {reason(link)}")
             if isinstance(link, httpx.ConnectError | httpx.RemoteProtocolError):
-                if _is_tls_failure(link):
-                    return tls_error(settings.url, _reason(link))
-                return ConnectFailed(f"cannot reach DIAL at {settings.url}: {_reason(link)}")
-            return NetworkError(f"network error: {_reason(link)}")
+                if is_tls_failure(link):
+                    return tls_error(settings.url, reason(link))
+                return ConnectFailed(f"cannot reach DIAL at {settings.url}: {reason(link)}")
+            return NetworkError(f"network error: {reason(link)}")
         if isinstance(link, openai.APIStatusError | httpx.HTTPStatusError):
             return response_error(link.response, model)
         if isinstance(link, openai.APIResponseValidationError):
