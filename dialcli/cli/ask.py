@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dialcli.cli import options
-from dialcli.config import Settings, resolve_settings
+from dialcli.config import Settings
 from dialcli.errors import DialError, UsageError
 from dialcli.output import IOStreams
 
@@ -68,21 +68,8 @@ def ask_command(
             "--system", "-s", help="System prompt for a new conversation.", metavar="TEXT"
         ),
     ] = None,
-    temperature: Annotated[
-        float | None,
-        typer.Option(
-            "--temperature",
-            "-t",
-            min=0.0,
-            max=2.0,
-            help="Sampling temperature, 0 to 2.",
-            metavar="FLOAT",
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
-    ] = None,
+    temperature: options.Temperature = None,
+    max_tokens: options.MaxTokens = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="One non-streaming request; print at the end.")
     ] = False,
@@ -119,9 +106,7 @@ def ask_command(
         raise UsageError("-s/--system applies to a new conversation, not a continued one")
     if continue_id and no_save:
         raise UsageError("--no-save starts a new conversation; it cannot continue one")
-    settings = resolve_settings(
-        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
-    )
+    settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
     opts = AskOptions(

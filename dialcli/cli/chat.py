@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dialcli.cli import options
-from dialcli.config import Settings, resolve_settings
+from dialcli.config import Settings
 from dialcli.errors import DialError, UsageError
 from dialcli.output import IOStreams
 
@@ -71,21 +71,8 @@ def chat_command(
             metavar="TEXT",
         ),
     ] = None,
-    temperature: Annotated[
-        float | None,
-        typer.Option(
-            "--temperature",
-            "-t",
-            min=0.0,
-            max=2.0,
-            help="Sampling temperature, 0 to 2.",
-            metavar="FLOAT",
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None,
-        typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
-    ] = None,
+    temperature: options.Temperature = None,
+    max_tokens: options.MaxTokens = None,
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Non-streaming requests; each answer at its end.")
     ] = False,
@@ -128,9 +115,7 @@ def chat_command(
         raise UsageError("-s/--system applies to a new conversation; use /system to change it")
     if resume_id and no_save:
         raise UsageError("--no-save starts a new conversation; it cannot resume one")
-    settings = resolve_settings(
-        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
-    )
+    settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
     run_chat(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dialcli.cli import complete, options
-from dialcli.config import Settings, resolve_settings
+from dialcli.config import Settings
 from dialcli.output import IOStreams
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def models_command(
     if ctx.invoked_subcommand is not None:
         return
     io: IOStreams = ctx.obj
-    settings = _settings(backend, verbose, retries, timeout)
+    settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
     run_models(
@@ -68,14 +68,6 @@ def models_command(
             as_json=as_json,
             include_applications=include_applications,
         )
-    )
-
-
-def _settings(
-    backend: str | None, verbose: bool, retries: int | None, timeout: float | None
-) -> Settings:
-    return resolve_settings(
-        options.flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
     )
 
 
@@ -128,7 +120,7 @@ def show_command(
     from dialcli.backends import get_backend
 
     io: IOStreams = ctx.obj
-    settings = _settings(backend, verbose, retries, timeout)
+    settings = options.resolve(backend, verbose, retries, timeout)
     with get_backend(settings, io) as client:
         details = client.deployment(settings.resolve_model(deployment))
         schema = client.configuration_schema(str(details.get("id") or deployment))

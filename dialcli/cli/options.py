@@ -11,6 +11,7 @@ from dialcli.cli import complete
 from dialcli.errors import UsageError
 
 if TYPE_CHECKING:
+    from dialcli.config import Settings
     from dialcli.output import IOStreams
 
 Model = Annotated[
@@ -132,3 +133,31 @@ def stage_mode(value: str | None, io: IOStreams) -> str:
     if value not in ("none", "names", "full"):
         raise UsageError(f"invalid --stages {value!r}: choose none, names or full")
     return value
+
+
+Temperature = Annotated[
+    float | None,
+    typer.Option(
+        "--temperature",
+        "-t",
+        min=0.0,
+        max=2.0,
+        help="Sampling temperature, 0 to 2.",
+        metavar="FLOAT",
+    ),
+]
+MaxTokens = Annotated[
+    int | None,
+    typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
+]
+
+
+def resolve(
+    backend: str | None, verbose: bool, retries: int | None, timeout: float | None
+) -> Settings:
+    """Settings for a command that talks to DIAL, from its shared network options."""
+    from dialcli.config import resolve_settings
+
+    return resolve_settings(
+        flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
+    )
