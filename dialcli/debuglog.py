@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+if TYPE_CHECKING:
+    import httpx
+
+MAX_BODY_SHOWN = 64 * 1024  # an uploaded file is not worth a terminal's scrollback
 SECRET_HEADERS = frozenset({"api-key", "authorization", "proxy-authorization", "cookie"})
 
 
@@ -49,6 +53,18 @@ class DebugLog:
         for name, value in headers:
             shown = redact(value) if name.lower() in SECRET_HEADERS else value
             self(f"{direction} {name}: {shown}")
+
+    def request(self, request: httpx.Request) -> None:
+        """The request line, its headers and its body (a large upload only in part)."""
+        if self._stream is None:
+            return
+        self(f"> {request.method} {request.url}")
+        self.headers(">", request.headers.multi_items())
+        body = request.content
+        shown = body[:MAX_BODY_SHOWN].decode("utf-8", "replace")
+        more = f" … ({len(body)} bytes in all)" if len(body) > MAX_BODY_SHOWN else ""
+        self(f"> {shown}{more}")
+        self.start_clock()
 
 
 NO_LOG = DebugLog(None)

@@ -74,11 +74,7 @@ class RawBackend(Backend):
     def _open(self, request: httpx.Request, model: str | None) -> httpx.Response:
         """Send, and return a 2xx response with its body unread; errors mapped."""
         log = self._log
-        if log.enabled:
-            log(f"> {request.method} {request.url}")
-            log.headers(">", request.headers.multi_items())
-            log(f"> {request.content.decode('utf-8', 'replace')}")
-        log.start_clock()
+        log.request(request)
         try:
             response = self._client.send(request, stream=True)
         except httpx.TimeoutException as err:

@@ -111,12 +111,7 @@ class SdkBackend(Backend):
 
     def _on_request(self, request: httpx.Request) -> None:
         self._response = None
-        log = self._log
-        if log.enabled:
-            log(f"> {request.method} {request.url}")
-            log.headers(">", request.headers.multi_items())
-            log(f"> {request.content.decode('utf-8', 'replace')}")
-        log.start_clock()
+        self._log.request(request)
 
     def _on_response(self, response: httpx.Response) -> None:
         self._response = response

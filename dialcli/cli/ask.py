@@ -99,13 +99,7 @@ def ask_command(
     verbose: options.Verbose = False,
 ) -> None:
     io: IOStreams = ctx.obj
-    if continue_last and cid:
-        raise UsageError("give either -c/--continue or --cid, not both")
-    continue_id = "last" if continue_last else cid
-    if continue_id and system is not None:
-        raise UsageError("-s/--system applies to a new conversation, not a continued one")
-    if continue_id and no_save:
-        raise UsageError("--no-save starts a new conversation; it cannot continue one")
+    continue_id = options.continuation(continue_last, cid, "--cid", system=system, no_save=no_save)
     settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 

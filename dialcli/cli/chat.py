@@ -108,13 +108,9 @@ def chat_command(
     verbose: options.Verbose = False,
 ) -> None:
     io: IOStreams = ctx.obj
-    if continue_last and resume:
-        raise UsageError("give either -c/--continue or --resume, not both")
-    resume_id = "last" if continue_last else resume
-    if resume_id and system is not None:
-        raise UsageError("-s/--system applies to a new conversation; use /system to change it")
-    if resume_id and no_save:
-        raise UsageError("--no-save starts a new conversation; it cannot resume one")
+    resume_id = options.continuation(
+        continue_last, resume, "--resume", system=system, no_save=no_save
+    )
     settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 

@@ -161,3 +161,20 @@ def resolve(
     return resolve_settings(
         flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
     )
+
+
+def continuation(
+    continue_last: bool, ref: str | None, flag: str, *, system: str | None, no_save: bool
+) -> str | None:
+    """The conversation to continue ("last" for -c, else ``ref``), or None for a new one.
+
+    Rejects the combinations that make no sense for a continued conversation.
+    """
+    if continue_last and ref:
+        raise UsageError(f"give either -c/--continue or {flag}, not both")
+    chosen = "last" if continue_last else ref
+    if chosen and system is not None:
+        raise UsageError("-s/--system applies to a new conversation, not a continued one")
+    if chosen and no_save:
+        raise UsageError("--no-save starts a new conversation; it cannot continue one")
+    return chosen
