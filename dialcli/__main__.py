@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     # httpx's __init__ imports its command-line tool (click, rich, pygments: ~35 ms) only
     # to offer httpx.main(), which dial never calls. A None entry makes that import fail
     # at once and httpx falls back to a stub.
-    sys.modules.setdefault("httpx._main", None)
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks it
     from dialcli.output import IOStreams, PipeClosed
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()

@@ -31,7 +31,7 @@ class IOStreams:
         # the reader had gone away, and read an empty stdin.
         return cls(
             stdin=sys.stdin.buffer if sys.stdin is not None else io.BytesIO(),
-            stdout=sys.stdout.buffer if sys.stdout is not None else _ClosedOutput(),
+            stdout=sys.stdout.buffer if sys.stdout is not None else _ClosedOutput(),  # type: ignore[arg-type]
             stderr=sys.stderr if sys.stderr is not None else io.StringIO(),
             stdin_is_tty=_isatty(sys.stdin),
             stdout_is_tty=_isatty(sys.stdout),

@@ -14,6 +14,7 @@ modify and write, never across an HTTP request.
 
 from __future__ import annotations
 
+import builtins  # Store.list shadows the builtin inside the class
 import fcntl
 import os
 import re
@@ -129,7 +130,7 @@ class Store:
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
-    def search(self, text: str, limit: int | None = None) -> list[Hit]:
+    def search(self, text: str, limit: int | None = None) -> builtins.list[Hit]:
         """Conversations whose system prompt or messages contain ``text`` (any case).
 
         Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
@@ -181,7 +182,7 @@ class Store:
     def append(
         self,
         conv_id: str,
-        messages: list[Message],
+        messages: builtins.list[Message],
         *,
         model: str | None = None,
         system: str | None = _UNSET,
@@ -230,7 +231,7 @@ class Store:
             raise NotFoundError(f"no saved conversation matches '{conv_id}'")
         return self._dir / f"{conv_id}.json"
 
-    def _names(self) -> list[str]:
+    def _names(self) -> builtins.list[str]:
         try:
             with os.scandir(self._dir) as it:
                 names = [e.name for e in it if e.name.endswith(".json")]

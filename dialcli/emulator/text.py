@@ -31,7 +31,7 @@ def message_text(message: Message | dict[str, Any]) -> str:
             if part.get("type") == "text":
                 texts.append(part.get("text") or "")
         elif getattr(part, "type", None) == "text":
-            texts.append(part.text)
+            texts.append(getattr(part, "text", "") or "")
     return "".join(texts)
 
 
