@@ -393,3 +393,29 @@ def test_full_disk_is_a_storage_error_and_keeps_the_original(tmp_path: Path) -> 
     assert done.stdout.startswith("could not save conversation: File too large (")
     assert path.read_bytes() == original
     assert not [n for n in os.listdir(store.path) if n.startswith(".tmp-")]
+
+
+def test_a_rebuild_shared_among_worker_processes_lists_what_one_process_does(tmp_path, monkeypatch):
+    import dialcli.store_index as store_index
+
+    store = Store(tmp_path)
+    for i in range(30):
+        store.create(make_conv(f"question {i}"))
+    bad = store.path / "0badc0de-0000-4000-8000-000000000000.json"
+    bad.write_bytes(b"{truncated")
+    serial = [s.id for s in Store(tmp_path).list()]
+    (store.path / INDEX_NAME).unlink()
+    monkeypatch.setattr(store_index, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(store_index.os, "cpu_count", lambda: 2)
+    import multiprocessing
+
+    contexts = []
+    real_get_context = multiprocessing.get_context
+    monkeypatch.setattr(
+        multiprocessing, "get_context", lambda m: contexts.append(m) or real_get_context(m)
+    )
+    parallel_store = Store(tmp_path)
+    assert [s.id for s in parallel_store.list()] == serial
+    assert contexts == ["fork"], "the rebuild did not use worker processes"
+    assert [p.path for p in parallel_store.problems] == [bad]
+    assert bad.read_bytes() == b"{truncated"
