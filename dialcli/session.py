@@ -60,6 +60,26 @@ class Session:
 
     def record(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
         """Keep a finished (or interrupted) exchange in memory and on disk."""
+        answer = self._remember(question, reply, interrupted)
+        if self.store is None:
+            return
+        if self.saved:
+            # Another process may have appended meanwhile: follow the file.
+            self.conversation = self.store.append(
+                self.id, [question, answer], model=self.conversation.model
+            )
+        else:
+            self.store.create(self.conversation)
+            self.saved = True
+
+    def replace_last(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
+        """/retry: this exchange takes the place of the last one, in memory and on disk."""
+        del self.conversation.messages[-2:]
+        self._remember(question, reply, interrupted)
+        self.rewrite()
+
+    def _remember(self, question: Message, reply: Reply, interrupted: bool) -> Message:
+        """Add the exchange to the conversation in memory; return the answer message."""
         answer = Message(
             Role.ASSISTANT,
             reply.content,
@@ -72,30 +92,7 @@ class Session:
             question.role, question.content, custom_content=question.custom_content
         )
         self.conversation.messages.append(answer)
-        if self.store is None:
-            return
-        if self.saved:
-            stored = self.store.append(
-                self.id,
-                [question, answer],
-                model=self.conversation.model,
-            )
-            # Another process may have appended meanwhile: follow the file.
-            self.conversation = stored
-        else:
-            self.store.create(self.conversation)
-            self.saved = True
-
-    def replace_last(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
-        """/retry: this exchange takes the place of the last one, in memory and on disk."""
-        del self.conversation.messages[-2:]
-        store, self.store = self.store, None  # record() in memory only; one write below
-        try:
-            self.record(question, reply, interrupted=interrupted)
-        finally:
-            self.store = store
-        if self.store is not None and self.saved:
-            self.store.save(self.conversation)
+        return answer
 
     def rewrite(self) -> None:
         """Save the whole conversation (after /retry or /system changed it)."""

@@ -31,6 +31,7 @@ Examples:
     rich_markup_mode=None,
 )
 
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="Show at most N.", metavar="N")]
 IdArg = Annotated[
     str,
     typer.Argument(
@@ -56,9 +57,7 @@ def _report_problems(io: IOStreams, store: Store) -> None:
 @app.command("list")
 def list_command(
     ctx: typer.Context,
-    limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="Show at most N.", metavar="N")
-    ] = 20,
+    limit: Limit = 20,
     as_json: options.AsJson = False,
 ) -> None:
     """List saved conversations, newest first.
@@ -121,9 +120,7 @@ def search_command(
     text: Annotated[
         str, typer.Argument(help="Text to find (any case) in messages.", metavar="TEXT")
     ],
-    limit: Annotated[
-        int, typer.Option("--limit", "-n", min=1, help="Show at most N.", metavar="N")
-    ] = 50,
+    limit: Limit = 50,
     as_json: options.AsJson = False,
 ) -> None:
     """Find conversations whose messages contain TEXT (case-insensitive).
