@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO, cast
 
 import typer
 
 from dialcli.cli import options
 from dialcli.config import Settings
+from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 from dialcli.turn import TurnOptions
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend, Reply
+    from dialcli.output import AnswerWriter
     from dialcli.session import Session
 
 HELP = """Ask one question; the answer streams to stdout.
@@ -26,8 +28,8 @@ a blank line, then PROMPT. Use '-' to read the prompt from stdin only.
 Examples:
   dial ask "What is DIAL?"
   git diff | dial ask "write a commit message" -m gpt-4o
-  cat app.py | dial ask "find the bug" --json | jq -r .content
   dial ask -c "and now in French"
+  dial ask -x "a bash one-liner that counts lines in *.py" | sh
 """
 
 
@@ -43,6 +45,8 @@ class AskOptions:
     continue_id: str | None = None  # "last" for -c, an id or prefix for --cid
     save: bool = True
     attach: tuple[str, ...] = ()
+    extract: str | None = None  # "first" (-x), "last" (--extract-last), None: the answer
+    markdown: bool = False  # render on the terminal (decided from flag, config, tty)
     turn: TurnOptions = field(default_factory=TurnOptions)
 
 
@@ -67,6 +71,9 @@ def ask_command(
         bool, typer.Option("--no-stream", help="One non-streaming request; print at the end.")
     ] = False,
     as_json: options.AsJson = False,
+    extract: options.Extract = False,
+    extract_last: options.ExtractLast = False,
+    markdown: options.Markdown = None,
     continue_last: Annotated[
         bool, typer.Option("--continue", "-c", help="Continue the latest conversation.")
     ] = False,
@@ -93,6 +100,9 @@ def ask_command(
 ) -> None:
     io: IOStreams = ctx.obj
     continue_id = options.continuation(continue_last, cid, "--cid", system=system, no_save=no_save)
+    extract_mode = options.extract_mode(extract, extract_last)
+    if extract_mode and as_json:
+        raise UsageError("-x/--extract prints code, --json a document: choose one")
     settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
@@ -107,6 +117,8 @@ def ask_command(
         continue_id=continue_id,
         save=not no_save,
         attach=tuple(attach or ()),
+        extract=extract_mode,
+        markdown=options.markdown_on(markdown, settings, io) and not as_json,
         turn=TurnOptions(
             temperature=temperature,
             max_tokens=max_tokens,
@@ -121,7 +133,6 @@ def ask_command(
 
 def run_ask(opts: AskOptions) -> None:
     from dialcli.conversation import Message, Role
-    from dialcli.output import AnswerWriter
     from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
 
     io = opts.io
@@ -133,7 +144,7 @@ def run_ask(opts: AskOptions) -> None:
         model=opts.model,
         system=opts.system,
     )
-    writer = None if opts.as_json else AnswerWriter(io.stdout)
+    writer = _writer(opts)
     with opts.make_backend() as backend:
         custom_content = attachments_in(list(opts.attach), backend)
         question = Message(Role.USER, text, custom_content=custom_content)
@@ -145,9 +156,45 @@ def run_ask(opts: AskOptions) -> None:
             writer,
             on_delta=stage_reporter(io, opts.turn.stages),
         )
-        if writer is None:
+        if opts.as_json:
             _print_json(io, reply, session)
         attachments_out(io, backend, reply, opts.turn.save_attachments)
+    if opts.extract:
+        from dialcli.extract import required
+
+        io.out(required(reply.content, last=opts.extract == "last") + "\n")
+
+
+def _writer(opts: AskOptions) -> AnswerWriter | None:
+    """Where the answer streams: stdout as it is (a pipe: exactly as sent), rendered
+    Markdown on a terminal, or with -x the terminal's stderr (the code comes at the end)."""
+    from dialcli.output import AnswerWriter
+
+    io = opts.io
+    if opts.as_json:
+        return None
+    if opts.extract:
+        live = cast("BinaryIO", _TextAsBytes(io.stderr))
+        return AnswerWriter(live) if io.stderr_is_tty else None
+    if opts.markdown:
+        from dialcli.chat.markdown import MarkdownWriter
+
+        return MarkdownWriter(io.stdout, before_first=lambda: None)
+    return AnswerWriter(io.stdout)
+
+
+class _TextAsBytes:
+    """stderr is a text stream; AnswerWriter writes bytes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, data: bytes) -> int:
+        self._stream.write(data.decode("utf-8"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
 
 
 def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:

@@ -96,19 +96,37 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
 
 
 @app.command("show")
-def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJson = False) -> None:
+def show_command(
+    ctx: typer.Context,
+    conversation: IdArg,
+    as_json: options.AsJson = False,
+    extract: options.Extract = False,
+    extract_last: options.ExtractLast = False,
+) -> None:
     """Print a conversation as a readable transcript, or the stored document with --json.
+
+    With -x, only the first fenced code block of its last answer (--extract-last: the
+    last block).
 
     \b
     Examples:
       dial history show last
+      dial history show last -x > fix.sh
       dial history show 3f2a --json | jq '.messages[-1].content'
     """
     import orjson
 
+    mode = options.extract_mode(extract, extract_last)
+    if mode and as_json:
+        raise UsageError("-x/--extract prints code, --json a document: choose one")
     io, store = _store(ctx)
     conv = store.load(store.resolve(conversation))
-    if as_json:
+    if mode:
+        from dialcli.extract import required
+
+        answers = [m.content for m in conv.messages if m.role == "assistant"]
+        io.out(required(answers[-1] if answers else "", last=mode == "last") + "\n")
+    elif as_json:
         io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         io.out(transcript(conv))

@@ -135,6 +135,41 @@ def stage_mode(value: str | None, io: IOStreams) -> str:
     return value
 
 
+Markdown = Annotated[
+    bool | None,
+    typer.Option(
+        "--markdown/--no-markdown",
+        help="Render answers as Markdown (default: on a terminal without NO_COLOR).",
+        show_default=False,
+    ),
+]
+Extract = Annotated[
+    bool,
+    typer.Option("--extract", "-x", help="Print only the first fenced code block of the answer."),
+]
+ExtractLast = Annotated[
+    bool,
+    typer.Option("--extract-last", help="Print only the last fenced code block of the answer."),
+]
+
+
+def extract_mode(first: bool, last: bool) -> str | None:
+    """``first``, ``last`` or None (the whole answer) from -x/--extract-last."""
+    if first and last:
+        raise UsageError("give either -x/--extract or --extract-last, not both")
+    return "last" if last else "first" if first else None
+
+
+def markdown_on(choice: bool | None, settings: Settings, io: IOStreams) -> bool:
+    """Markdown only when stdout is a terminal: the flag, else config.toml, else unless
+    NO_COLOR (or --no-color)."""
+    if choice is None:
+        choice = settings.markdown
+    if choice is None:
+        choice = not io.no_color
+    return bool(choice) and io.stdout_is_tty
+
+
 Temperature = Annotated[
     float | None,
     typer.Option(
