@@ -71,9 +71,14 @@ class StorageClient:
     """Conversations in DIAL storage, over any Transport."""
 
     def __init__(
-        self, transport: Transport, policy: RetryPolicy | None = None, log: DebugLog = NO_LOG
+        self,
+        transport: Transport,
+        policy: RetryPolicy | None = None,
+        log: DebugLog = NO_LOG,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self._transport = transport
+        self._page_size = page_size
         self._policy = policy or RetryPolicy()
         self._log = log
 
@@ -101,6 +106,18 @@ class StorageClient:
             raise ServerError(f"{url} is not a JSON object")
         return Resource(doc, reply.headers.get("etag", ""))
 
+    def etag(self, url: str) -> str | None:
+        """The current ETag of ``url`` (from its metadata), or None if it is gone."""
+
+        def attempt() -> HttpReply:
+            reply = self._transport.send("GET", f"/v1/metadata/{url}")
+            return reply if reply.status == 404 else _checked(reply)
+
+        reply = self._retried(attempt)
+        if reply.status == 404:
+            return None
+        return str(_json_object(reply, url).get("etag") or "")
+
     def put(self, url: str, doc: dict[str, Any], *, if_match: str | None = None) -> str:
         """Create (``if_match`` None: ``If-None-Match: *``) or update that version only.
 
@@ -123,7 +140,7 @@ class StorageClient:
         folder does not exist (Core answers 404 for a folder with nothing in it)."""
         token: str | None = None
         while True:
-            params = {"limit": str(PAGE_SIZE), "recursive": str(recursive).lower()}
+            params = {"limit": str(self._page_size), "recursive": str(recursive).lower()}
             if token:
                 params["token"] = token
 
