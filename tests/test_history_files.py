@@ -181,6 +181,7 @@ def test_import_of_a_dialchat_export_keeps_messages_system_model_and_custom_cont
     monkeypatch.setenv("DIAL_HOME", str(tmp_path / "elsewhere"))
     _code, out, _ = dial("history", "import", write(tmp_path, first))
     back = only(imported_ids(out))
+    assert back.id == original.id  # carried as dialCliId, which DIAL Chat ignores
     assert essentials(back) == essentials(original)
     assert back.title == "Plan_ a trip_ to Rome_Paris"
     assert (back.created, back.updated) == (original.created, original.updated)
@@ -271,6 +272,14 @@ def test_every_export_version_dial_chat_reads_imports_and_shows(tmp_path, versio
     for key in ("prompt", "temperature", "selectedAddons", "replay", "lastActivityDate"):
         assert again[key] == V5_CONVERSATION[key]
     assert again["messages"] == V5_CONVERSATION["messages"]
+
+
+def test_our_own_dialchat_export_imported_back_is_recognised(tmp_path):
+    conv = saved(sample())
+    code, out, _ = dial("history", "import", write(tmp_path, export("--all")))
+    assert code == 0
+    assert out.startswith(f"skipped   {conv.id}  history[0]")
+    assert len(Store(home()).list()) == 1
 
 
 def test_importing_twice_does_not_duplicate_and_never_overwrites(tmp_path):

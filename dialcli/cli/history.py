@@ -18,15 +18,13 @@ if TYPE_CHECKING:
     from dialcli.store import Store
 
 app = typer.Typer(
-    help="""Saved conversations: list, show, search, delete; export, import; push to and
-pull from DIAL Chat.
+    help="""Saved conversations, here and in DIAL Chat.
 
 \b
 Examples:
   dial history list --limit 5
   dial history show last
   dial history search "docker" --json | jq -r '.[].id'
-  dial history delete 3f2a --yes
   dial history push last && dial history pull
 """,
     no_args_is_help=True,

@@ -143,7 +143,7 @@ def import_command(
     Examples:
       dial history import ~/Downloads/ai_dial_chat_conversations_history_11-26.json
       dial history import backup.json --strict
-      curl -s https://example.com/export.json | dial history import -
+      cat export.json | dial history import -
     """
     from dialcli.config import resolve_settings
 

@@ -33,6 +33,9 @@ DEFAULT_TEMPERATURE = 1  # DIAL Chat's DEFAULT_TEMPERATURE
 LOCAL_ROOT = "conversations/local"  # DIAL Chat rebuilds ids from `folders` on import
 DEFAULT_FOLDER = "dial"
 OUR_FORMAT = "dial-cli/conversations"
+# Our local id, carried in DIAL Chat documents: an export imported back is recognised
+# (DIAL Chat's cleanConversation drops unknown top-level fields, so it never sees it).
+LOCAL_ID = "dialCliId"
 
 # DIAL Chat state about the browser session, not the conversation: never stored.
 _TRANSIENT = frozenset(
@@ -48,7 +51,7 @@ _TRANSIENT = frozenset(
     }
 )
 _MAPPED = frozenset(
-    {"id", "name", "folderId", "model", "prompt", "messages"}
+    {"id", "name", "folderId", "model", "prompt", "messages", LOCAL_ID}
     | {"lastActivityDate", "createdAt", "updatedAt"}
 )
 _ROLES = {"user", "assistant", "system"}
@@ -140,6 +143,7 @@ def to_dialchat(conv: Conversation, folder_id: str, name: str) -> dict[str, Any]
         "lastActivityDate": to_ms(conv.updated),
         "createdAt": to_ms(conv.created),
         "updatedAt": to_ms(conv.updated),
+        LOCAL_ID: conv.id,
     }
     return doc
 
@@ -286,8 +290,19 @@ def read_export(data: Any) -> tuple[list[Imported], list[str]]:
         except BadEntry as err:
             problems.append(str(err))
             continue
-        out.append(Imported(conv, _source_id(entry), label))
+        if _is_uuid(entry.get(LOCAL_ID)):
+            conv.id = str(entry[LOCAL_ID])  # one of ours coming back: the same conversation
+            out.append(Imported(conv, conv.id, label))
+        else:
+            out.append(Imported(conv, _source_id(entry), label))
     return out, problems
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
 
 
 def _read_ours(data: dict[str, Any]) -> tuple[list[Imported], list[str]]:

@@ -77,6 +77,8 @@ class Remote:
 
     def push(self, conv: Conversation, folder: str) -> Outcome:
         link = self.links.get(conv.id)
+        if link is not None and not link.url.startswith(self.folder_url(None)):
+            link = None  # linked in another bucket: this push makes a copy here
         if link is None:
             base = names.prepare_name(conv.title or _first_question(conv))
             return self._create(conv, folder, base, first=1, action="created")
