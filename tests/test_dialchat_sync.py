@@ -288,3 +288,34 @@ def test_listing_follows_next_token(backend_name, chat, folder, emulator):
     client.close()
     assert [i["name"] for i in items] == [f"echo__c{n}" for n in range(5)]
     assert len(pages) == 3 and pages[0] == "" and all(pages[1:])
+
+
+def test_verbose_push_logs_the_conditional_requests_without_the_key(backend_name, emulator, folder):
+    conv_id = new_conversation(backend_name, "logged")
+    args = ["history", "push", conv_id, "--folder", folder, "--backend", backend_name, "-v"]
+    code, _, err = dial(*args)
+    assert code == 0
+    assert "> PUT " in err and "if-none-match: *" in err.lower()
+    assert emulator.api_key not in err
+
+
+def test_a_conversation_deleted_in_dial_chat_is_put_back_on_push(backend_name, chat, folder):
+    conv_id = new_conversation(backend_name, "deleted there")
+    dial("history", "push", conv_id, "--folder", folder, "--backend", backend_name)
+    [item] = chat.listing(folder)
+    assert chat.http.delete(f"/v1/{item['url']}").status_code == 200
+    code, out, _ = dial("history", "push", conv_id, "--backend", backend_name)
+    assert code == 0
+    assert out.split()[:2] == ["re-created", conv_id]
+    assert [i["name"] for i in chat.listing(folder)] == ["echo__deleted there"]
+
+
+def test_an_unreadable_map_is_reported_and_never_rewritten(backend_name):
+    links = Path(os.environ["DIAL_HOME"]) / "remote" / "links.json"
+    links.parent.mkdir(parents=True)
+    links.write_text("{not json")
+    new_conversation(backend_name, "anything")
+    code, out, err = dial("history", "push", "last", "--backend", backend_name)
+    assert code == 1 and out == ""
+    assert err.startswith(f"dial: could not read {links}")
+    assert links.read_text() == "{not json"
