@@ -290,7 +290,7 @@ def test_no_stream_gives_the_same_answers():
 
 @pytestmark_env
 def test_temperature_and_max_tokens_reach_the_server():
-    _code, out, _ = chat("-m", "inspect", "-t", "0.5", "--max-tokens", "7", stdin="hi\n")
+    _code, out, _ = chat("-m", "inspect", "--temperature", "0.5", "--max-tokens", "7", stdin="hi\n")
     got = received(out)
     assert (got["temperature"], got["max_tokens"]) == (0.5, 7)
 

@@ -130,9 +130,20 @@ def test_install_completion_for_bash_writes_the_script_and_sources_it(tmp_path):
 
 def test_subcommands_and_options_complete(home, tmp_path):
     env = completion_env(home, tmp_path)
-    assert complete(env, "dial ") == ["ask", "chat", "models", "history"]
+    assert complete(env, "dial ") == ["ask", "chat", "models", "history", "templates"]
     assert {"--model", "--cid", "--continue"} <= set(complete(env, "dial ask --"))
     assert complete(env, "dial history sh") == ["show"]
+
+
+def test_local_template_names_complete_after_dash_t(home, tmp_path):
+    folder = tmp_path / "templates"
+    (folder / "work").mkdir(parents=True)
+    for name in ("translate.toml", "tldr.toml", "work/review.toml"):
+        (folder / name).write_text('prompt = "x"\n')
+    env = completion_env(home, tmp_path)  # DIAL_URL is closed: only local files are read
+    assert complete(env, "dial ask -t t") == ["tldr", "translate"]
+    assert complete(env, "dial chat --template w") == ["work/review"]
+    assert complete(env, "dial templates show ") == ["tldr", "translate", "work/review"]
 
 
 def test_model_ids_from_a_fresh_cache_complete_after_dash_m(home, tmp_path):

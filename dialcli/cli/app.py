@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, chat, history, models
+from dialcli.cli import ask, chat, history, models, options, templates
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -132,7 +132,8 @@ def root(
         io.err(f"dial: warning: {warning}")
 
 
-app.command("ask", help=ask.HELP)(ask.ask_command)
-app.command("chat", help=chat.HELP)(chat.chat_command)
+app.command("ask", help=ask.HELP, cls=options.PairsCommand)(ask.ask_command)
+app.command("chat", help=chat.HELP, cls=options.PairsCommand)(chat.chat_command)
 app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")
+app.add_typer(templates.app, name="templates")

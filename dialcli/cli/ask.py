@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 HELP = """Ask one question; the answer streams to stdout.
 
 The prompt comes from PROMPT, from stdin when it is piped, or both: stdin's text,
-a blank line, then PROMPT. Use '-' to read the prompt from stdin only.
+a blank line, then PROMPT. Use '-' to read the prompt from stdin only. With -t, a
+template's {{input}} field takes that text (see 'dial templates').
 
 \b
 Examples:
   dial ask "What is DIAL?"
   git diff | dial ask "write a commit message" -m gpt-4o
-  dial ask -c "and now in French"
+  dial ask -t translate -p text "good morning"
   dial ask -x "a bash one-liner that counts lines in *.py" | sh
 """
 
@@ -45,6 +46,10 @@ class AskOptions:
     continue_id: str | None = None  # "last" for -c, an id or prefix for --cid
     save: bool = True
     attach: tuple[str, ...] = ()
+    template: str | None = None  # -t: a local template name, dial:PATH, or a remote name
+    params: tuple[tuple[str, str], ...] = ()  # -p NAME VALUE
+    given: frozenset[str] = frozenset()  # settings given as flags: a template's yield to them
+    save_as: str | None = None  # --save NAME: write a template instead of asking
     extract: str | None = None  # "first" (-x), "last" (--extract-last), None: the answer
     markdown: bool = False  # render on the terminal (decided from flag, config, tty)
     turn: TurnOptions = field(default_factory=TurnOptions)
@@ -65,6 +70,9 @@ def ask_command(
             "--system", "-s", help="System prompt for a new conversation.", metavar="TEXT"
         ),
     ] = None,
+    template: options.TemplateName = None,
+    params: options.Params = None,
+    save_as: options.SaveAs = None,
     temperature: options.Temperature = None,
     max_tokens: options.MaxTokens = None,
     no_stream: Annotated[
@@ -117,6 +125,16 @@ def ask_command(
         continue_id=continue_id,
         save=not no_save,
         attach=tuple(attach or ()),
+        template=template,
+        params=options.check_params(params),
+        given=options.given(
+            model=model,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            configuration=config_json,
+        ),
+        save_as=save_as,
         extract=extract_mode,
         markdown=options.markdown_on(markdown, settings, io) and not as_json,
         turn=TurnOptions(
@@ -136,7 +154,17 @@ def run_ask(opts: AskOptions) -> None:
     from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
 
     io = opts.io
-    text = _read_prompt(io, opts.prompt)
+    if opts.save_as:
+        from dialcli.cli.use_template import save_template
+
+        save_template(opts)
+        return
+    if opts.template:
+        from dialcli.cli.use_template import apply_template
+
+        opts, text = apply_template(opts)
+    else:
+        text = _read_prompt(io, opts.prompt)
     session = open_session(
         opts.settings,
         save=opts.save,

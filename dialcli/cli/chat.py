@@ -50,6 +50,9 @@ class ChatOptions:
     resume_id: str | None = None  # "last" for -c, an id or prefix for --resume
     save: bool = True
     markdown: bool | None = None  # None: on for a colour terminal (or config's choice)
+    template: str | None = None  # -t NAME: its settings, and its prompt as the first question
+    params: tuple[tuple[str, str], ...] = ()  # -p NAME VALUE
+    given: frozenset[str] = frozenset()  # settings given as flags: a template's yield to them
     turn: TurnOptions = field(default_factory=TurnOptions)
     make_lines: Callable[[], LineSource] | None = None  # tests pass scripted input
 
@@ -66,6 +69,8 @@ def chat_command(
             metavar="TEXT",
         ),
     ] = None,
+    template: options.TemplateName = None,
+    params: options.Params = None,
     temperature: options.Temperature = None,
     max_tokens: options.MaxTokens = None,
     no_stream: Annotated[
@@ -119,6 +124,15 @@ def chat_command(
             resume_id=resume_id,
             save=not no_save,
             markdown=markdown,
+            template=template,
+            params=options.check_params(params),
+            given=options.given(
+                model=model,
+                system=system,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                configuration=config_json,
+            ),
             turn=TurnOptions(
                 temperature=temperature,
                 max_tokens=max_tokens,
@@ -136,6 +150,11 @@ def run_chat(opts: ChatOptions) -> None:
     from dialcli.chat.repl import ChatConfig, ChatLoop
 
     interactive = opts.io.stdin_is_tty and opts.io.stdout_is_tty
+    first = None
+    if opts.template:
+        from dialcli.cli.use_template import apply_chat_template
+
+        opts, first = apply_chat_template(opts)
     lines = _make_lines(opts, interactive)
     try:
         session = _open_session(opts, lines, interactive)
@@ -153,6 +172,10 @@ def run_chat(opts: ChatOptions) -> None:
             markdown=_markdown(opts, interactive),
         )
         loop = ChatLoop(config, session, lines, interactive=interactive)
+        if first is not None:
+            if interactive:
+                opts.io.out(f"You: {first}\n")
+            loop.ask(first)
         loop.run()
     finally:
         close = getattr(lines, "close", None)

@@ -52,3 +52,17 @@ def conversation_ids(incomplete: str) -> list[tuple[str, str]]:
     items = [("last", "the latest conversation")]
     items += [(s.id, f"{s.title} ({s.model}, {s.updated[:10]})") for s in summaries]
     return [item for item in items if item[0].startswith(incomplete)]
+
+
+def template_names(incomplete: str) -> list[tuple[str, str]]:
+    """The local templates (files only: DIAL prompts would need the network on Tab)."""
+    settings = _settings()
+    if settings is None:
+        return []
+    from dialcli.templates import LocalTemplates, templates_dir
+
+    try:
+        names = LocalTemplates(templates_dir(settings.config_path)).names()
+    except OSError:
+        return []
+    return [(name, "template") for name in names if name.startswith(incomplete)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from dialcli.cli import complete
 from dialcli.errors import UsageError
@@ -135,6 +137,69 @@ def stage_mode(value: str | None, io: IOStreams) -> str:
     return value
 
 
+TemplateName = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        help="Ask with a template: a local one, a DIAL prompt, or dial:FOLDER/NAME.",
+        metavar="NAME",
+        autocompletion=complete.template_names,
+    ),
+]
+# Typer cannot declare a repeatable two-value option (``list[tuple[str, str]]`` is
+# refused): PairsCommand makes ``-p`` take NAME and VALUE and hands the pairs over as
+# they are. The annotation says list[str] only so that Typer accepts the declaration.
+Params = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="A template field's value: -p NAME VALUE; repeatable.",
+        metavar="NAME VALUE",
+    ),
+]
+SaveAs = Annotated[
+    str | None,
+    typer.Option(
+        "--save",
+        help="Save the prompt, system prompt, model and settings as template NAME (no question).",
+        metavar="NAME",
+    ),
+]
+
+
+class PairsCommand(TyperCommand):
+    """A command whose ``params`` option (``-p NAME VALUE``) takes two values each time."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "params":
+                param.nargs = 2
+                param.process_value = _pairs  # type: ignore[method-assign]
+
+
+def _pairs(ctx: Any, value: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(name), str(text)) for name, text in value or ())
+
+
+def check_params(params: Sequence[Any] | None) -> tuple[tuple[str, str], ...]:
+    """-p pairs; a name given twice is a mistake, not a silent override."""
+    pairs = tuple((str(name), str(text)) for name, text in params or ())
+    seen: set[str] = set()
+    for name, _ in pairs:
+        if name in seen:
+            raise UsageError(f"-p {name} given twice")
+        seen.add(name)
+    return pairs
+
+
+def given(**values: object) -> frozenset[str]:
+    """The names of the settings given on the command line (a template yields to them)."""
+    return frozenset(name for name, value in values.items() if value is not None)
+
+
 Markdown = Annotated[
     bool | None,
     typer.Option(
@@ -174,7 +239,6 @@ Temperature = Annotated[
     float | None,
     typer.Option(
         "--temperature",
-        "-t",
         min=0.0,
         max=2.0,
         help="Sampling temperature, 0 to 2.",

@@ -1,10 +1,11 @@
-"""Conversations in DIAL storage: resources with ETags and metadata listings.
+"""Conversations and prompts in DIAL storage: resources with ETags and metadata listings.
 
 Follows epam/ai-dial-core: ``ResourceController`` (PUT/GET/DELETE of a resource, the
 ETag header on answers, "Folder not allowed", names ending in a dot refused, the body
-checked against ``data/Conversation.java``), ``util/EtagHeader`` (``If-Match`` with a
-list of tags, ``If-None-Match: *`` only, 412 "Resource already exists" / "ETag … is
-rejected") and ``ResourceService.getFolderMetadata`` (limit 0-1000, ``recursive``,
+checked against ``data/Conversation.java`` or ``data/Prompt.java``),
+``util/EtagHeader`` (``If-Match`` with a list of tags, ``If-None-Match: *`` only,
+412 "Resource already exists" / "ETag … is rejected") and
+``ResourceService.getFolderMetadata`` (limit 0-1000, ``recursive``,
 ``nextToken``, 404 for a folder with nothing in it, ``items`` of ``nodeType`` ITEM
 with ``createdAt``/``updatedAt``).
 """
@@ -23,7 +24,6 @@ from aidial_sdk import HTTPException as DIALException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-KIND = "conversations"
 MAX_LIMIT = 1000
 
 
@@ -39,15 +39,24 @@ def _error(status: int, message: str) -> DIALException:
     return DIALException(message, status_code=status, type="invalid_request_error")
 
 
-def _url(bucket: str, path: str) -> str:
-    return f"{KIND}/{bucket}/" + "/".join(quote(s, safe="") for s in path.split("/"))
+@dataclass(frozen=True)
+class Kind:
+    """One resource type: its url segment, ``resourceType`` and body check."""
+
+    name: str  # conversations, prompts
+    resource_type: str  # CONVERSATION, PROMPT
+    validate: Callable[[bytes], None]
 
 
 class ResourceStorage:
-    """The conversations of every bucket of one emulator process."""
+    """The resources of one kind, in every bucket of one emulator process."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: Kind | None = None) -> None:
+        self.kind = kind or CONVERSATIONS
         self.items: dict[tuple[str, str], StoredResource] = {}
+
+    def url(self, bucket: str, path: str) -> str:
+        return f"{self.kind.name}/{bucket}/" + "/".join(quote(s, safe="") for s in path.split("/"))
 
     def metadata(self, bucket: str, path: str, *, etag: bool = False) -> dict[str, Any]:
         stored = self.items[(bucket, path)]
@@ -56,9 +65,9 @@ class ResourceStorage:
             "name": name,
             "parentPath": parent or None,
             "bucket": bucket,
-            "url": _url(bucket, path),
+            "url": self.url(bucket, path),
             "nodeType": "ITEM",
-            "resourceType": "CONVERSATION",
+            "resourceType": self.kind.resource_type,
             "createdAt": stored.created_at,
             "updatedAt": stored.updated_at,
         }
@@ -104,9 +113,9 @@ class ResourceStorage:
             "name": name or None,
             "parentPath": parent or None,
             "bucket": bucket,
-            "url": _url(bucket, folder) + "/" if folder else f"{KIND}/{bucket}/",
+            "url": self.url(bucket, folder) + "/" if folder else f"{self.kind.name}/{bucket}/",
             "nodeType": "FOLDER",
-            "resourceType": "CONVERSATION",
+            "resourceType": self.kind.resource_type,
             "items": items,
         }
         if more and page:
@@ -119,9 +128,9 @@ class ResourceStorage:
             "name": name,
             "parentPath": parent or None,
             "bucket": bucket,
-            "url": _url(bucket, path) + "/",
+            "url": self.url(bucket, path) + "/",
             "nodeType": "FOLDER",
-            "resourceType": "CONVERSATION",
+            "resourceType": self.kind.resource_type,
         }
 
 
@@ -170,11 +179,36 @@ def validate_conversation(body: bytes) -> None:
             raise _error(400, "Missing required creator property 'content'")
 
 
+def validate_prompt(body: bytes) -> None:
+    """The fields DIAL Core requires of a stored prompt (data/Prompt.java: id, folderId,
+    name, content; unknown fields are ignored, and the body is stored as sent)."""
+    doc = _json_object(body, "Prompt")
+    for name in ("id", "folderId", "name", "content"):
+        if not isinstance(doc.get(name), str):
+            raise _error(400, f"Missing required creator property '{name}'")
+
+
+def _json_object(body: bytes, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise _error(400, "Request body is not a valid JSON") from None
+    if not isinstance(doc, dict):
+        raise _error(400, f"{what} must be a JSON object")
+    return doc
+
+
+CONVERSATIONS = Kind("conversations", "CONVERSATION", validate_conversation)
+PROMPTS = Kind("prompts", "PROMPT", validate_prompt)
+
+
 def add_resource_routes(
     app: FastAPI, storage: ResourceStorage, own_bucket: Callable[[Request], str]
 ) -> None:
-    """``/v1/conversations/…`` and ``/v1/metadata/conversations/…``; a caller reaches
-    only the bucket ``own_bucket`` gives its identity."""
+    """``/v1/{kind}/…`` and ``/v1/metadata/{kind}/…`` for the storage's kind; a caller
+    reaches only the bucket ``own_bucket`` gives its identity."""
+    kind = storage.kind
+    _url = storage.url
 
     def check(request: Request, bucket: str, path: str, *, folder_ok: bool = False) -> None:
         if bucket != own_bucket(request):
@@ -182,20 +216,20 @@ def add_resource_routes(
         if not folder_ok and (not path or path.endswith("/")):
             raise _error(400, f"Folder not allowed: {_url(bucket, path)}")
 
-    @app.put(f"/v1/{KIND}/{{bucket}}/{{path:path}}")
+    @app.put(f"/v1/{kind.name}/{{bucket}}/{{path:path}}")
     async def put(bucket: str, path: str, request: Request) -> JSONResponse:
         check(request, bucket, path)
         if any(segment.endswith(".") for segment in path.split("/")):
             raise _error(400, "Resource name and/or parent folders must not end with .(dot)")
         body = await request.body()
-        validate_conversation(body)
+        kind.validate(body)
         headers = request.headers
         meta = storage.put(
             bucket, path, body, headers.get("if-match"), headers.get("if-none-match")
         )
         return JSONResponse(meta, headers={"ETag": meta["etag"]})
 
-    @app.get(f"/v1/{KIND}/{{bucket}}/{{path:path}}")
+    @app.get(f"/v1/{kind.name}/{{bucket}}/{{path:path}}")
     async def get(bucket: str, path: str, request: Request) -> Response:
         check(request, bucket, path)
         stored = storage.items.get((bucket, path))
@@ -203,7 +237,7 @@ def add_resource_routes(
             raise _error(404, f"Not found: {_url(bucket, path)}")
         return Response(stored.body, media_type="application/json", headers={"ETag": stored.etag})
 
-    @app.delete(f"/v1/{KIND}/{{bucket}}/{{path:path}}")
+    @app.delete(f"/v1/{kind.name}/{{bucket}}/{{path:path}}")
     async def delete(bucket: str, path: str, request: Request) -> Response:
         check(request, bucket, path)
         stored = storage.items.get((bucket, path))
@@ -215,7 +249,7 @@ def add_resource_routes(
         del storage.items[(bucket, path)]
         return Response(status_code=200)
 
-    @app.get(f"/v1/metadata/{KIND}/{{bucket}}/{{path:path}}")
+    @app.get(f"/v1/metadata/{kind.name}/{{bucket}}/{{path:path}}")
     async def metadata(bucket: str, path: str, request: Request) -> JSONResponse:
         check(request, bucket, path, folder_ok=True)
         params = request.query_params
