@@ -68,7 +68,9 @@ def test_stages_are_merged_and_kept_out_of_stdout(backend_name):
 
 
 def test_stages_show_on_stderr_on_a_terminal_with_marks(backend_name):
-    result = run_dial(["ask", "--backend", backend_name, "-m", "stages", "x fail-stage"], tty=True)
+    # --no-markdown: the answer's exact text on the terminal, so stdout can be compared.
+    args = ["ask", "--backend", backend_name, "-m", "stages", "--no-markdown", "x fail-stage"]
+    result = run_dial(args, tty=True)
     assert result.code == 0
     assert result.stdout == "x fail-stage\n"
     lines = result.stderr.splitlines()

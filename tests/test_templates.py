@@ -261,3 +261,11 @@ def test_templates_edit_reports_a_broken_file(templates, monkeypatch, tmp_path):
 def test_template_names_that_escape_or_dial_refuses_exit_2(templates, name):
     result = run_dial(["templates", "show", name])
     assert result.code == 2 and "invalid template name" in result.stderr
+
+
+def test_an_unknown_template_offline_exits_4_saying_dial_was_not_reached(templates, monkeypatch):
+    monkeypatch.setenv("DIAL_URL", "http://127.0.0.1:9")  # nothing listens there
+    result = run_dial(["ask", "-t", "typo", "--retries", "0", "hi"])
+    assert result.code == 4
+    assert "no template 'typo' in" in result.stderr
+    assert "DIAL prompts could not be asked: cannot reach DIAL" in result.stderr

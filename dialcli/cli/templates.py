@@ -91,10 +91,15 @@ def find_template(settings: Settings, io: IOStreams, ref: str) -> Template:
             return template
     except NotFoundError:
         where = "in DIAL prompts" if remote_only else f"in {local.root} or in DIAL prompts"
-        hint = (
-            "; -t sets a template now: --temperature sets the temperature" if _number(name) else ""
-        )
+        hint = "; -t names a template: --temperature sets the temperature" if _number(name) else ""
         raise NotFoundError(f"no template {name!r} {where}{hint}") from None
+    except DialError as err:
+        if remote_only:
+            raise
+        # Offline, or no key: a mistyped local name must not read as a network problem.
+        raise NotFoundError(
+            f"no template {name!r} in {local.root}, and DIAL prompts could not be asked: {err}"
+        ) from None
 
 
 def _number(text: str) -> bool:
