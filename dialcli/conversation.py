@@ -35,10 +35,17 @@ class Message:
     model: str | None = None
 
     def to_request(self) -> dict[str, Any]:
-        """The message as DIAL expects it in ``messages``: custom_content goes back too."""
+        """The message as DIAL expects it in ``messages``.
+
+        Of ``custom_content`` only what DIAL Chat sends back (apps/chat
+        ``utils/server/chat.ts``, ``getMessageCustomContent``): the ``state``, and a
+        user message's ``attachments``. Stages are read-only; an interrupted answer's
+        stages (``status: null``) make aidial-sdk applications answer 400.
+        """
         out: dict[str, Any] = {"role": str(self.role), "content": self.content}
-        if self.custom_content:
-            out["custom_content"] = self.custom_content
+        sent = request_custom_content(self.role, self.custom_content)
+        if sent:
+            out["custom_content"] = sent
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +127,18 @@ class Conversation:
             title=str(data.get("title") or ""),
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def request_custom_content(role: Role, custom: dict[str, Any] | None) -> dict[str, Any]:
+    """The part of a stored ``custom_content`` that goes back to DIAL."""
+    if not isinstance(custom, dict):
+        return {}
+    sent: dict[str, Any] = {}
+    if role is not Role.ASSISTANT and custom.get("attachments"):
+        sent["attachments"] = custom["attachments"]
+    if custom.get("state") is not None:
+        sent["state"] = custom["state"]
+    return sent
 
 
 def make_title(text: str, limit: int = 60) -> str:

@@ -61,10 +61,13 @@ class ModelInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
         """From DIAL's ModelData / deployment object; missing fields stay empty."""
+        from dialcli.localized import localized
+
         caps = data.get("capabilities") or data.get("features") or {}
         return cls(
             id=str(data.get("id", "")),
-            display_name=str(data.get("display_name") or data.get("model") or ""),
+            # Core's display_name is a LocalizedValue: a string or {locale: text}.
+            display_name=localized(data.get("display_name")) or str(data.get("model") or ""),
             owner=str(data.get("owner") or ""),
             kind=str(data.get("object") or "model"),
             capabilities=caps if isinstance(caps, dict) else {},

@@ -48,7 +48,7 @@ class RawBackend(Backend):
         self._policy = RetryPolicy(retries=settings.retries)
         self._client = httpx.Client(
             base_url=settings.url,
-            headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
+            headers=dict([settings.auth_header(), ("User-Agent", f"dial/{__version__}")]),
             verify=needs_tls(settings.url),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,

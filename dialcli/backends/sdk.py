@@ -57,7 +57,9 @@ class SdkBackend(Backend):
     def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
         self._settings = settings
         self._log = log
-        self._key = settings.require_key()
+        # One credential: a bearer token wins over the key (DIAL refuses both).
+        self._token = settings.token
+        self._key = None if self._token else settings.require_key()
         self._policy = RetryPolicy(retries=settings.retries)
         # The response of the current attempt, seen by the hook before anyone reads it:
         # tells "no answer at all" from "answer broke off", and gives us the headers.
@@ -71,7 +73,7 @@ class SdkBackend(Backend):
         self._http = SyncHTTPClient(
             base_url=settings.url,
             api_key=self._key,
-            bearer_token=None,
+            bearer_token=self._token,
             max_retries=0,  # the library's own retries (listings); ours wrap every call
             timeout=timeout,
             internal_http_client=httpx.Client(
@@ -84,6 +86,7 @@ class SdkBackend(Backend):
         self._dial = Dial(
             base_url=settings.url,
             api_key=self._key,
+            bearer_token=self._token,
             max_retries=0,
             timeout=timeout,
             api_version=settings.api_version,
@@ -134,11 +137,12 @@ class SdkBackend(Backend):
             self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
         started = started or self._response is not None
         mapped = map_error(err, self._settings, model=model, started=started)
-        if len(self._key) >= 6 and self._key in mapped.message:
-            # A server may echo the key in its message; it must not reach the terminal.
-            # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
-            mapped.message = mapped.message.replace(self._key, redact(self._key))
-            mapped.args = (mapped.message,)
+        for secret in (self._key, self._token):
+            if secret and len(secret) >= 6 and secret in mapped.message:
+                # A server may echo the secret in its message; it must not reach the terminal.
+                # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
+                mapped.message = mapped.message.replace(secret, redact(secret))
+                mapped.args = (mapped.message,)
         return mapped
 
     def _guarded(self, call: Callable[[], T], model: str | None) -> T:
