@@ -6,6 +6,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+# What DIAL Core leaves unescaped in a path segment (UrlUtil.encodePath: Guava's
+# urlPathSegmentEscaper): unreserved characters, sub-delims, ':' and '@'.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,18 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def files_url(path: str) -> str:
+    """The DIAL url of ``{bucket}/{path}`` in file storage, each segment percent-encoded:
+    Core parses every segment of an attachment url as a URI (400 for ``My Report #1``)."""
+    return "files/" + quote(path, safe="/" + _SEGMENT_SAFE)
+
+
+def encoded_url(url: str) -> str:
+    """A DIAL url from a server made safe to request: what is already escaped stays,
+    spaces, '#', '?' and the like are escaped (a raw '#' would cut the path short)."""
+    return quote(url, safe="/%" + _SEGMENT_SAFE)
 
 
 def merge_custom_content(into: dict[str, Any], delta: dict[str, Any]) -> None:

@@ -10,7 +10,15 @@ import httpx
 import orjson
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    Delta,
+    ModelInfo,
+    Reply,
+    encoded_url,
+    files_url,
+)
 from dialcli.backends.replies import (
     delta_from_chunk,
     error_message_from_body,
@@ -104,6 +112,7 @@ class RawBackend(Backend):
             error_message_from_body(body, content_type),
             model=model,
             retry_after=parse_retry_after(dict(response.headers)),
+            path=request.url.path,
         )
 
     def _request(self, method: str, url: str, body: Any = None) -> httpx.Request:
@@ -129,20 +138,22 @@ class RawBackend(Backend):
         return str(data["bucket"])
 
     def upload_file(self, path: str, data: bytes, content_type: str) -> str:
-        url = f"/v1/files/{quote(path, safe='/')}"
+        url = files_url(path)
         name = path.rsplit("/", 1)[-1]
 
         def attempt() -> httpx.Response:
             request = self._client.build_request(
-                "PUT", url, files={"file": (name, data, content_type)}
+                "PUT", f"/v1/{url}", files={"file": (name, data, content_type)}
             )
             return self._open(request, None)
 
-        self._read_json(with_retries(attempt, self._policy, self._log))
-        return f"files/{path}"
+        reply = self._read_json(with_retries(attempt, self._policy, self._log))
+        # The upload reply's url is the one Core will accept back; ours if it gives none.
+        given = reply.get("url") if isinstance(reply, dict) else None
+        return given if isinstance(given, str) and given else url
 
     def download_file(self, url: str) -> bytes:
-        response = self._open_with_retries("GET", f"/v1/{url}", None, None)
+        response = self._open_with_retries("GET", f"/v1/{encoded_url(url)}", None, None)
         try:
             return response.read()
         except httpx.TransportError as err:

@@ -53,12 +53,25 @@ def http_error(
     *,
     model: str | None = None,
     retry_after: float | None = None,
+    path: str = "",
 ) -> DialError:
-    """The error for an HTTP status, worded the same for both backends."""
+    """The error for an HTTP status, worded the same for both backends.
+
+    ``path``: the request's path, to spot a DIAL_URL that ends in /openai (the path
+    then has /openai twice, and every deployment looks unknown).
+    """
     message = server_message or "no details"
-    if status == 404 and model is not None:
+    if status == 404 and "/openai/openai/" in path:
         return NotFoundError(
-            f"deployment {model!r} not found (HTTP 404: {message}); "
+            f"not found (HTTP 404) at {path}: the DIAL URL must be DIAL's base URL, "
+            "without /openai at the end (check DIAL_URL or url in config.toml)",
+            status=404,
+        )
+    if status == 404 and model is not None:
+        # Core answers an unknown deployment with a short plain text or an empty body.
+        said = f": {server_message}" if server_message else ""
+        return NotFoundError(
+            f"deployment {model!r} not found (HTTP 404{said}); "
             "run 'dial models' to see the deployments you can use",
             status=404,
         )

@@ -31,7 +31,15 @@ from aidial_client._internal_types._http_request import FinalRequestOptions
 from openai import Omit
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    Delta,
+    ModelInfo,
+    Reply,
+    encoded_url,
+    files_url,
+)
 from dialcli.backends.replies import (
     delta_from_chunk,
     error_message_from_body,
@@ -280,14 +288,17 @@ class SdkBackend(Backend):
 
     def upload_file(self, path: str, data: bytes, content_type: str) -> str:
         name = path.rsplit("/", 1)[-1]
-        url = f"files/{path}"
-        self._with_retries(
+        # Encoded: the library puts the url into the request path as it is.
+        url = files_url(path)
+        meta = self._with_retries(
             lambda: self._dial.files.upload(url=url, file=(name, data, content_type)), None
         )
-        return url
+        given = getattr(meta, "url", None)
+        return given if isinstance(given, str) and given else url
 
     def download_file(self, url: str) -> bytes:
-        return self._with_retries(lambda: self._dial.files.download(url).get_content(), None)
+        safe = encoded_url(url)
+        return self._with_retries(lambda: self._dial.files.download(safe).get_content(), None)
 
     def deployment(self, deployment_id: str) -> dict[str, Any]:
         quoted = quote(deployment_id, safe="/")
