@@ -33,6 +33,9 @@ class Message:
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
+    finish_reason: str | None = None  # of an answer: stop, length, content_filter, ...
+    response_id: str | None = None  # the completion's id; "responseId" as DIAL Chat names it
+    refusal: str | None = None  # why the model would not answer, when it said so
 
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``.
@@ -58,6 +61,12 @@ class Message:
             out["interrupted"] = True
         if self.model:
             out["model"] = self.model
+        if self.finish_reason:
+            out["finish_reason"] = self.finish_reason
+        if self.response_id:
+            out["responseId"] = self.response_id
+        if self.refusal:
+            out["refusal"] = self.refusal
         return out
 
     @classmethod
@@ -69,6 +78,9 @@ class Message:
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
             model=data.get("model"),
+            finish_reason=data.get("finish_reason"),
+            response_id=data.get("responseId"),
+            refusal=data.get("refusal"),
         )
 
 

@@ -133,3 +133,51 @@ def test_only_state_and_user_attachments_are_sent_back(backend_name, tmp_path):
     question, answer = json.loads(out)["messages"][:2]
     assert [a["title"] for a in question["custom_content"]["attachments"]] == ["note.txt"]
     assert "custom_content" not in answer, "an answer's attachments stay local (no state here)"
+
+
+# -- answers that stop for a reason -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]], ids=["stream", "no-stream"])
+def test_content_filter_keeps_the_partial_answer_says_so_and_exits_1(backend_name, stream):
+    code, out, err = ask(backend_name, *stream, "-m", "content-filter", "a b c d e")
+    assert (code, out) == (1, "a b c\n")
+    assert err == (
+        "dial: refusal: Filtered.\n"
+        "dial: the answer was stopped by the content filter (finish_reason: content_filter)\n"
+    )
+    answer = saved()["messages"][1]
+    assert (answer["content"], answer["finish_reason"]) == ("a b c", "content_filter")
+    assert answer["refusal"] == "Filtered."
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]], ids=["stream", "no-stream"])
+def test_length_says_the_answer_was_cut_and_exits_0(backend_name, stream):
+    code, out, err = ask(backend_name, *stream, "-m", "length", "--max-tokens", "2", "a b c d")
+    assert (code, out) == (0, "a b\n")
+    assert err == "dial: the answer was cut at the token limit (finish_reason: length)\n"
+    assert saved()["messages"][1]["finish_reason"] == "length"
+    code, out, _ = ask(backend_name, *stream, "-c", "--json", "--max-tokens", "1", "x y")
+    assert code == 0 and json.loads(out)["finish_reason"] == "length"
+
+
+def test_a_filtered_answer_in_chat_is_reported_and_the_chat_goes_on(backend_name):
+    result = run_dial(["chat", "--backend", backend_name, "-m", "content-filter"], "a b c d\n")
+    assert result.stdout == "a b c\n"
+    assert "stopped by the content filter" in result.stderr
+    assert len(saved()["messages"]) == 2, "the partial answer is saved"
+
+
+# -- what DIAL Chat sends and keeps -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [[], ["--no-stream"]], ids=["stream", "no-stream"])
+def test_conversation_id_header_and_response_id(backend_name, stream):
+    code, out, _ = ask(backend_name, *stream, "-m", "inspect", "who am I?")
+    assert code == 0
+    conversation = saved()
+    assert json.loads(out)["headers"]["x-conversation-id"] == conversation["id"]
+    response_id = conversation["messages"][1]["responseId"]
+    assert isinstance(response_id, str) and len(response_id) >= 8
+    code, out, _ = ask(backend_name, *stream, "-c", "--json", "and now?")
+    assert json.loads(out)["responseId"] == saved()["messages"][3]["responseId"] != response_id

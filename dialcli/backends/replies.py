@@ -7,12 +7,20 @@ wording lives here once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from dialcli.backends.base import Delta, Reply
-from dialcli.errors import DialError, NetworkError, NotFoundError, ServerError, error_for_status
+from dialcli.errors import (
+    DialError,
+    IncompleteAnswerError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    error_for_status,
+)
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_SHOWN = 200
@@ -87,22 +95,129 @@ def stream_error(error: Any) -> ServerError:
     return ServerError(f"server error during the answer: {one_line(message)}")
 
 
+def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
+    """The one parser of ``chat.completion.chunk`` streams: deltas as they arrive.
+
+    Each item of ``reads`` is what one network read brought: event-stream payloads
+    (``bytes``) or chunks already decoded (``dict``). The text of plain-text chunks in
+    one read is joined into one Delta, so the writer makes one write and flush per
+    read, not one per token. ``[DONE]`` ends the stream; so does the end of ``reads``,
+    which without a finish reason means the answer was cut short.
+    """
+    finished = False
+    loads = orjson.loads
+    for read in reads:
+        texts: list[str] = []
+        for item in read:
+            if item == b"[DONE]":
+                if texts:
+                    yield Delta(text="".join(texts))
+                return
+            chunk = item
+            if type(item) is bytes:
+                try:
+                    chunk = loads(item)
+                except orjson.JSONDecodeError:
+                    chunk = None
+            text = _plain_text(chunk) if type(chunk) is dict else None
+            if text is not None:  # the common case, read without building a Delta
+                if text:
+                    texts.append(text)
+                continue
+            if texts:  # what came before this chunk is written first
+                yield Delta(text="".join(texts))
+                texts = []
+            if not isinstance(chunk, dict):
+                shown = item.decode("utf-8", "replace") if type(item) is bytes else repr(item)
+                raise ServerError(f"malformed chunk in the event stream: {shown[:80]!r}")
+            if chunk.get("error") is not None:
+                raise stream_error(chunk["error"])
+            delta = delta_from_chunk(chunk)
+            if delta is not None:
+                finished = finished or delta.finish_reason is not None
+                yield delta
+        if texts:
+            yield Delta(text="".join(texts))
+    # A stream may end quietly at EOF, [DONE] or not: only a finish_reason tells a
+    # whole answer from a cut one.
+    if not finished:
+        raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of a chunk that carries only text (or nothing), else None.
+
+    Whatever else a chunk may carry (finish reason, usage, custom content, an error)
+    goes through delta_from_chunk.
+    """
+    if "error" in chunk or chunk.get("usage") is not None:
+        return None
+    choices = chunk.get("choices")
+    if type(choices) is not list or not choices:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or delta.get("custom_content") is not None:
+        return None
+    if delta.get("refusal") is not None:
+        return None
+    text = delta.get("content")
+    if text is None:
+        return ""
+    return text if type(text) is str else None
+
+
 def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
     """One ``chat.completion.chunk`` as a Delta; None when it carries nothing for us."""
     choices = chunk.get("choices") or ()
     text = ""
     custom = None
     finish = None
+    refusal = None
     if choices:
         choice = choices[0]
         delta = choice.get("delta") or {}
         text = delta.get("content") or ""
         custom = delta.get("custom_content")
         finish = choice.get("finish_reason")
+        refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
     usage = chunk.get("usage")
-    if not (text or custom or finish or usage):
+    if not (text or custom or finish or usage or refusal):
         return None
-    return Delta(text=text, custom_content=custom, finish_reason=finish, usage=usage)
+    # The completion's id (DIAL Chat keeps it as the answer's responseId) rides along
+    # with the chunks that are not plain text: the finish chunk always is not.
+    response_id = chunk.get("id") if isinstance(chunk.get("id"), str) else None
+    return Delta(
+        text=text,
+        custom_content=custom,
+        finish_reason=finish,
+        usage=usage,
+        refusal=refusal,
+        response_id=response_id,
+    )
+
+
+def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
+    """A 2xx answer to a streaming request that is not ``text/event-stream``."""
+    shown = error_message_from_body(body, content_type) or "empty body"
+    return ServerError(
+        f"expected an event stream, got {content_type or 'no content type'}: {shown}"
+    )
+
+
+class EmptyReply(ServerError):
+    """A 2xx reply with no body where JSON was expected (Core's answer for a
+    deployment without a configuration endpoint, for instance)."""
+
+
+def not_json(body: bytes, content_type: str) -> ServerError:
+    """A 2xx reply that should have been JSON."""
+    if not body.strip():
+        return EmptyReply("expected JSON from the server, got empty body")
+    shown = error_message_from_body(body, content_type) or "empty body"
+    return ServerError(f"expected JSON from the server, got {shown}")
 
 
 def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
@@ -113,12 +228,15 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
     if not choices:
         raise ServerError("the server's reply has no choices")
     message = choices[0].get("message") or {}
+    refusal = message.get("refusal")
     return Reply(
         model=model,
         content=message.get("content") or "",
         finish_reason=choices[0].get("finish_reason"),
         usage=data.get("usage"),
         custom_content=message.get("custom_content"),
+        refusal=refusal if isinstance(refusal, str) else None,
+        response_id=data.get("id") if isinstance(data.get("id"), str) else None,
     )
 
 
