@@ -52,6 +52,24 @@ def test_verbose_upload_logs_the_parts_not_the_bytes(backend_name, tmp_path):
     assert "UPLOADED-BYTES" not in err
 
 
+def test_verbose_chat_attach_uploads_and_the_chat_goes_on(backend_name, tmp_path):
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"CHAT-UPLOAD-" * 4)
+    script = f"/attach {data}\nwhat is it?\nand now?\n"
+    result = run_dial(["chat", "--backend", backend_name, "-v", "-m", "attachments-echo"], script)
+    assert result.code == 0
+    assert result.stdout.splitlines()[0] == "received 1 attachment(s):"
+    assert result.stdout.splitlines()[-1] == "received no attachments"
+    assert "part 'file': 'data.bin', application/octet-stream, 48 bytes" in result.stderr
+    assert "CHAT-UPLOAD" not in result.stderr
+
+
+def test_the_default_api_version_is_what_dial_chat_sends(backend_name):
+    code, out, _ = ask(backend_name, "-m", "inspect", "which version?")
+    assert code == 0
+    assert json.loads(out)["headers"]["api-version"] == "2025-01-01-preview"
+
+
 # -- dial models ------------------------------------------------------------------------------
 
 
