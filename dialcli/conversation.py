@@ -36,6 +36,9 @@ class Message:
     finish_reason: str | None = None  # of an answer: stop, length, content_filter, ...
     response_id: str | None = None  # the completion's id; "responseId" as DIAL Chat names it
     refusal: str | None = None  # why the model would not answer, when it said so
+    # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``):
+    # kept and written back unchanged.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``.
@@ -52,7 +55,7 @@ class Message:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": str(self.role), "content": self.content}
+        out: dict[str, Any] = {**self.extra, "role": str(self.role), "content": self.content}
         if self.usage is not None:
             out["usage"] = self.usage
         if self.custom_content:
@@ -81,7 +84,23 @@ class Message:
             finish_reason=data.get("finish_reason"),
             response_id=data.get("responseId"),
             refusal=data.get("refusal"),
+            extra={k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
         )
+
+
+_MESSAGE_FIELDS = frozenset(
+    {
+        "role",
+        "content",
+        "usage",
+        "custom_content",
+        "interrupted",
+        "model",
+        "finish_reason",
+        "responseId",
+        "refusal",
+    }
+)
 
 
 @dataclass

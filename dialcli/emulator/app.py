@@ -13,8 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dialcli.emulator import apps, basic
 from dialcli.emulator.auth import CoreAuthMiddleware
 from dialcli.emulator.catalog import Entry
+from dialcli.emulator.resources import ResourceStorage, add_resource_routes
 from dialcli.emulator.rules import CoreRequestRules
-from dialcli.emulator.storage import FileStorage, add_storage_routes
+from dialcli.emulator.storage import FileStorage, add_storage_routes, caller_bucket
 
 # Paths under a deployment; whatever precedes them is the (possibly '/'-containing) id.
 _DEPLOYMENT_ENDPOINTS = (
@@ -139,6 +140,7 @@ def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
+    add_resource_routes(app, ResourceStorage(), caller_bucket)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's router raises its own HTTPException for unknown routes (404)
