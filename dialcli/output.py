@@ -8,9 +8,9 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from dialcli.errors import PipeClosed
 
-class PipeClosed(Exception):
-    """The reader of stdout went away (``dial ask … | head -1``)."""
+__all__ = ["AnswerWriter", "IOStreams", "PipeClosed"]
 
 
 @dataclass

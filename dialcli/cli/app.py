@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -126,9 +125,12 @@ def root(
         return
     if no_color:
         io.no_color = True
-    from dialcli.config import config_file_warnings, config_path_from
+    from dialcli.cli.options import CONFIG_META
+    from dialcli.config import config_file_warnings, read_config
 
-    for warning in config_file_warnings(config_path_from(os.environ)):
+    # Read once here; each command resolves its settings from this copy.
+    config = ctx.meta[CONFIG_META] = read_config()
+    for warning in config_file_warnings(config):
         io.err(f"dial: warning: {warning}")
 
 
