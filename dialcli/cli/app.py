@@ -23,7 +23,7 @@ def _epilog() -> str:
 
 HELP = """A scriptable command suite for EPAM's AI DIAL API.
 
-Answers stream to stdout token by token, prompts come from arguments or pipes, and
+Answers stream to stdout as they arrive, prompts come from arguments or pipes, and
 conversations are saved as JSON files. Run 'dial COMMAND --help' for a command's
 options and examples.
 
