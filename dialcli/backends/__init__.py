@@ -16,10 +16,16 @@ def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
     from dialcli.debuglog import NO_LOG, DebugLog
 
-    # URL and backend are checked, and the key is needed, only now: a key from
-    # api_key_command is fetched here, once, and then redacted from the -v log.
+    # URL and backend are checked, and the credential is needed, only now: a key or
+    # token from a command is fetched here, once, and then redacted from the -v log.
+    both = settings.has_both_credentials
     settings = settings.for_requests()
-    log = DebugLog(io.stderr, [settings.api_key or ""]) if settings.verbose and io else NO_LOG
+    log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
+    if both:
+        log(
+            "both a token and an API key are configured: sending the token (Authorization: "
+            "Bearer); DIAL refuses a request that carries both"
+        )
     if settings.backend == "raw":
         from dialcli.backends.raw import RawBackend
 

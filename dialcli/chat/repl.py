@@ -161,7 +161,7 @@ class ChatLoop:
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
         from dialcli.errors import AnswerInterrupted
-        from dialcli.turn import attachments_out, exchange, stage_reporter
+        from dialcli.turn import attachments_out, exchange, report_finish, stage_reporter
 
         writer, spinner = self._start_answer()
         turn = self.config.turn
@@ -189,6 +189,7 @@ class ChatLoop:
             spinner.stop()
         try:
             attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+            report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
 
