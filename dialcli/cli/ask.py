@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO, cast
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
@@ -91,7 +91,7 @@ def ask_command(
             "--cid",
             help="Continue the conversation with this id (or unique prefix).",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ] = None,
     no_save: Annotated[
@@ -111,7 +111,9 @@ def ask_command(
     extract_mode = options.extract_mode(extract, extract_last)
     if extract_mode and as_json:
         raise UsageError("-x/--extract prints code, --json a document: choose one")
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     opts = AskOptions(

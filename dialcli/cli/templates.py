@@ -53,12 +53,6 @@ def local_templates(settings: "Settings") -> "LocalTemplates":
     return LocalTemplates(templates_dir(settings.config_path))
 
 
-def _local_settings() -> "Settings":
-    from dialcli.config import resolve_settings
-
-    return resolve_settings({})
-
-
 @contextmanager
 def open_prompts(settings: "Settings", io: IOStreams) -> Iterator["Prompts"]:
     """The prompts of the caller's bucket over the chosen backend's transport."""
@@ -68,7 +62,7 @@ def open_prompts(settings: "Settings", io: IOStreams) -> Iterator["Prompts"]:
     from dialcli.remote.storage import StorageClient
     from dialcli.remote.transports import make_transport
 
-    settings = settings.with_key()
+    settings = settings.for_requests()
     secrets = [settings.api_key or "", getattr(settings, "token", None) or ""]
     log = DebugLog(io.stderr, secrets) if settings.verbose else NO_LOG
     client = StorageClient(make_transport(settings, log), RetryPolicy(settings.retries), log)
@@ -131,11 +125,11 @@ def list_command(
     """
     io: IOStreams = ctx.obj
     if not remote:
-        local = local_templates(_local_settings())
+        local = local_templates(options.settings(ctx))
         for name in local.names():
             io.out(name + _description(local, name) + "\n")
         return
-    settings = options.resolve(backend, verbose, None, None)
+    settings = options.settings(ctx, backend=backend, verbose=verbose)
     with open_prompts(settings, io) as prompts:
         for name, _meta in prompts.names():
             io.out(name + "\n")
@@ -166,7 +160,7 @@ def show_command(
     from dialcli.templates import dumps
 
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, None, None)
+    settings = options.settings(ctx, backend=backend, verbose=verbose)
     io.out(dumps(find_template(settings, io, name)))
 
 
@@ -188,7 +182,7 @@ def edit_command(ctx: typer.Context, name: NameArg) -> None:
     from dialcli.templates import STARTER, check_name
 
     io: IOStreams = ctx.obj
-    local = local_templates(_local_settings())
+    local = local_templates(options.settings(ctx))
     path = local.path(check_name(name))
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -215,7 +209,7 @@ def delete_command(ctx: typer.Context, name: NameArg) -> None:
       dial templates delete work/review
     """
     io: IOStreams = ctx.obj
-    local = local_templates(_local_settings())
+    local = local_templates(options.settings(ctx))
     local.delete(name)
     if io.stderr_is_tty:
         io.err(f"Deleted template {name}")
@@ -238,7 +232,7 @@ def push_command(
       dial templates push work/review
     """
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, None, None)
+    settings = options.settings(ctx, backend=backend, verbose=verbose)
     with open_prompts(settings, io) as prompts:
         if not prompts.local.exists(name):
             raise NotFoundError(f"no template {name!r} in {prompts.local.root}")
@@ -276,7 +270,7 @@ def pull_command(
     if (name is None) == (not every):
         raise UsageError("give a NAME or --all")
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, None, None)
+    settings = options.settings(ctx, backend=backend, verbose=verbose)
     with open_prompts(settings, io) as prompts:
         if name is not None:
             names = [check_name(name.removeprefix(REMOTE_PREFIX))]
