@@ -363,3 +363,28 @@ def test_a_conversation_started_in_dial_chat_is_pulled_resumed_in_chat_and_pushe
         "Answer in French.",
         "From the browser",
     )
+
+
+def test_the_token_reaches_the_users_own_bucket_and_the_key_is_told_so(
+    backend_name, emulator, folder, monkeypatch
+):
+    conv_id = new_conversation(backend_name, "mine only")
+    monkeypatch.setenv("DIAL_TOKEN", emulator.token)  # the user's own identity
+    code, out, err = dial("history", "push", conv_id, "--folder", folder, "--backend", backend_name)
+    assert (code, err) == (0, "") and out.startswith("created")
+    user = DialChat(emulator.url, emulator.api_key)
+    user.http.headers.pop("Api-Key")
+    user.http.headers["Authorization"] = f"Bearer {emulator.token}"
+    user.bucket = user.http.get("/v1/bucket").json()["bucket"]
+    assert [i["name"] for i in user.listing(folder)] == ["echo__mine only"]
+
+    monkeypatch.delenv("DIAL_TOKEN")  # back to the API key: its project's bucket
+    assert dial("history", "list", "--remote", "--folder", folder) == (0, "", "")
+    result = run_dial(["history", "list", "--remote", "--folder", folder], tty=True)
+    assert "DIAL Chat shows your own bucket, which needs your bearer token (DIAL_TOKEN)" in (
+        result.stderr
+    )
+    code, out, err = dial(
+        "history", "list", "--remote", "--folder", folder, "--bucket", user.bucket
+    )
+    assert code == 3 and f"bucket {user.bucket} is not the bucket of these credentials" in err

@@ -47,11 +47,9 @@ def _timeout(settings: Settings) -> httpx.Timeout:
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:
-    """``Api-Key`` for a key; a bearer token (when configured) goes as Authorization."""
-    token = getattr(settings, "token", None)
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    return {"Api-Key": settings.require_key()}
+    """The one credential header: a bearer token wins over a key (Core refuses both)."""
+    name, value = settings.auth_header()
+    return {name: value}
 
 
 def _log_response(log: DebugLog, response: httpx.Response) -> None:
@@ -154,7 +152,7 @@ class SdkTransport:
 
         self._settings = settings
         self._log = log
-        token = getattr(settings, "token", None)
+        token = settings.token
         key = None if token else settings.require_key()
         timeout = _timeout(settings)
         self._http = SyncHTTPClient(
