@@ -249,7 +249,13 @@ def add_resource_routes(
         del storage.items[(bucket, path)]
         return Response(status_code=200)
 
-    @app.get(f"/v1/metadata/{kind.name}/{{bucket}}/{{path:path}}")
+    _add_metadata_route(app, storage, check)
+
+
+def _add_metadata_route(app: FastAPI, storage: ResourceStorage, check: Callable[..., None]) -> None:
+    _url = storage.url
+
+    @app.get(f"/v1/metadata/{storage.kind.name}/{{bucket}}/{{path:path}}")
     async def metadata(bucket: str, path: str, request: Request) -> JSONResponse:
         check(request, bucket, path, folder_ok=True)
         params = request.query_params
