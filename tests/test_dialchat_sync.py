@@ -385,3 +385,35 @@ def test_the_token_reaches_the_users_own_bucket_and_the_key_is_told_so(
         "history", "list", "--remote", "--folder", folder, "--bucket", user.bucket
     )
     assert code == 3 and f"bucket {user.bucket} is not the bucket of these credentials" in err
+
+
+def test_a_conversation_at_the_bucket_root_is_pulled_with_all_and_pushed_back_there(
+    backend_name, emulator, folder, monkeypatch
+):
+    user = DialChat(emulator.url, emulator.api_key)
+    user.http.headers.pop("Api-Key")
+    user.http.headers["Authorization"] = f"Bearer {emulator.token}"
+    user.bucket = user.http.get("/v1/bucket").json()["bucket"]
+    name = f"root {folder}"
+    url = f"conversations/{user.bucket}/echo__{name.replace(' ', '%20')}"
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    started = {
+        "id": url,
+        "folderId": f"conversations/{user.bucket}",
+        "name": name,
+        "prompt": "",
+        "temperature": 1,
+        "model": {"id": "echo"},
+        "messages": messages,
+    }
+    assert user.put(url, started).status_code == 200
+    monkeypatch.setenv("DIAL_TOKEN", emulator.token)
+
+    code, out, _ = dial("history", "pull", "--all", "--backend", backend_name)
+    [line] = [line for line in out.splitlines() if name in line]
+    conv_id = line.split()[1]
+    assert dial("ask", "--backend", backend_name, "--cid", conv_id, "more")[0] == 0
+    code, out, _ = dial("history", "push", conv_id, "--backend", backend_name)
+    assert (code, out.split()[:2]) == (0, ["updated", conv_id])
+    doc, _ = user.get(url)
+    assert doc["folderId"] == f"conversations/{user.bucket}" and len(doc["messages"]) == 4
