@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dialcli.emulator import apps, basic
+from dialcli.emulator import apps, basic, metering
 from dialcli.emulator.catalog import Entry
 from dialcli.emulator.storage import FileStorage, add_storage_routes
 
@@ -30,7 +30,9 @@ _DEPLOYMENT_ENDPOINTS = (
 _UNAUTHENTICATED_PATHS = frozenset({"/health"})
 
 
-def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
+def deployments(
+    storage: FileStorage, meter: metering.Meter | None = None
+) -> list[tuple[Entry, ChatCompletion]]:
     """Every deployment with its listing entry, in listing order."""
     attachments = {"url_attachments": True, "attachments": True}
     table: list[tuple[Entry, ChatCompletion]] = [
@@ -82,6 +84,7 @@ def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
             apps.Configurable(),
         ),
     ]
+    table += metering.deployments(meter or metering.Meter())
     return table
 
 
@@ -145,12 +148,14 @@ def build_app(api_key: str | None = None) -> DIALApp:
     """A fresh emulator (its own file storage and counters); ``api_key`` None = open."""
     app = DIALApp(add_healthcheck=True)
     storage = FileStorage()
-    table = deployments(storage)
+    meter = metering.Meter()
+    table = deployments(storage, meter)
     known = {entry.id for entry, _ in table}
     for entry, impl in table:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
+    metering.add_limits_route(app, known, meter)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         # Starlette's router raises its own HTTPException for unknown routes (404)
@@ -167,6 +172,8 @@ def build_app(api_key: str | None = None) -> DIALApp:
         return dial_error(exc.status_code, str(exc.detail))
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+    features = {entry.id: entry.to_json()["features"] for entry, _ in table}
+    app.add_middleware(metering.FeatureRoutes, features=features)
     app.add_middleware(ApiKeyMiddleware, api_key=api_key)
     return app
 
