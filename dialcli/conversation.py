@@ -33,6 +33,12 @@ class Message:
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
+    # An answer's facts (issue 17): when it was saved, the model as the server named it
+    # (may differ from the deployment in ``model``), and its latency in milliseconds:
+    # {"first_byte": ..., "total": ...}.
+    created: str | None = None
+    response_model: str | None = None
+    latency_ms: dict[str, Any] | None = None
 
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``: custom_content goes back too."""
@@ -51,6 +57,12 @@ class Message:
             out["interrupted"] = True
         if self.model:
             out["model"] = self.model
+        if self.created:
+            out["created"] = self.created
+        if self.response_model:
+            out["response_model"] = self.response_model
+        if self.latency_ms:
+            out["latency_ms"] = self.latency_ms
         return out
 
     @classmethod
@@ -62,7 +74,14 @@ class Message:
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
             model=data.get("model"),
+            created=_str_or_none(data.get("created")),
+            response_model=_str_or_none(data.get("response_model")),
+            latency_ms=data.get("latency_ms") if isinstance(data.get("latency_ms"), dict) else None,
         )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass

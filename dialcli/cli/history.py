@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import history_stats, options
 from dialcli.config import Settings, resolve_settings
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
@@ -99,6 +99,9 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
 def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJson = False) -> None:
     """Print a conversation as a readable transcript, or the stored document with --json.
 
+    Each answer shows its usage, cost (at today's prices) and time; the last line is
+    the conversation's total.
+
     \b
     Examples:
       dial history show last
@@ -106,12 +109,16 @@ def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJso
     """
     import orjson
 
+    from dialcli import model_cache
+    from dialcli.usage_report import turn_notes
+
     io, store = _store(ctx)
     conv = store.load(store.resolve(conversation))
     if as_json:
         io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        io.out(transcript(conv))
+        notes, total = turn_notes(conv, model_cache.prices(resolve_settings({})))
+        io.out(transcript(conv, notes=notes, footer=total))
 
 
 @app.command("search")
@@ -196,3 +203,6 @@ def path_command(ctx: typer.Context) -> None:
     """
     io, store = _store(ctx)
     io.out(f"{store.path}\n")
+
+
+app.command("stats")(history_stats.stats_command)

@@ -79,7 +79,12 @@ def run_models(opts: ModelsOptions) -> None:
             models += [a for a in backend.list_applications() if a.id not in known]
     from dialcli import model_cache
 
-    model_cache.save(opts.settings.home, opts.settings.url, [m.id for m in models])
+    model_cache.save(
+        opts.settings.home,
+        opts.settings.url,
+        [m.id for m in models],
+        pricing=model_cache.pricing_of(models),
+    )
     io = opts.io
     if opts.as_json:
         import orjson
