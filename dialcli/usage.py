@@ -312,7 +312,7 @@ def configured_windows(limits: Any) -> list[Window]:
 def window_line(window: Window) -> str:
     """``tokens per minute   1,204 of 10,000  (12.0%)``."""
     used = f"{window.amount(window.used)} of {window.amount(window.total)}"
-    line = f"{window.label:<18} {used:<24} {window.percent:5.1f}%"
+    line = f"{window.label:<18} {used:<20} {window.percent:5.1f}%"
     if window.resets_at:
         line += f"  resets {window.resets_at}"
     return line

@@ -6,6 +6,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+from dialcli.errors import ServerError
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,33 @@ class Backend(ABC):
     @abstractmethod
     def download_file(self, url: str) -> bytes:
         """The bytes of a file stored in DIAL (``files/{bucket}/{path}``)."""
+
+    # -- DIAL's deployment features and limits (issue 17), once for both backends ------
+
+    @abstractmethod
+    def _get_json(self, path: str, model: str | None = None) -> Any:
+        """GET ``{url}/{path}``; the JSON as the server wrote it (errors mapped)."""
+
+    @abstractmethod
+    def _post_json(self, path: str, body: Any, model: str | None = None) -> Any:
+        """POST a JSON body to ``{url}/{path}``; the JSON reply (errors mapped)."""
+
+    def deployment_limits(self, deployment_id: str) -> dict[str, Any]:
+        """``GET /v1/deployments/{id}/limits``: the key's ``LimitStats`` for it."""
+        path = f"v1/deployments/{quote(deployment_id, safe='/')}/limits"
+        data = self._get_json(path, deployment_id)
+        if not isinstance(data, dict):
+            raise ServerError(f"unexpected reply from /{path}: not a JSON object")
+        return data
+
+    def tokenize(self, deployment_id: str, inputs: list[dict[str, Any]]) -> list[Any]:
+        """``POST /v1/deployments/{id}/tokenize``: one output per input, as sent back."""
+        path = f"v1/deployments/{quote(deployment_id, safe='/')}/tokenize"
+        data = self._post_json(path, {"inputs": inputs}, deployment_id)
+        outputs = data.get("outputs") if isinstance(data, dict) else None
+        if not isinstance(outputs, list):
+            raise ServerError(f"unexpected reply from /{path}: no 'outputs' list")
+        return outputs
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

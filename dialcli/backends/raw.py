@@ -266,6 +266,12 @@ class RawBackend(Backend):
             raise ServerError(f"unexpected reply from {path}: no 'data' list")
         return [item for item in items if isinstance(item, dict)]
 
+    def _get_json(self, path: str, model: str | None = None) -> Any:
+        return self._read_json(self._open_with_retries("GET", f"/{path}", None, model))
+
+    def _post_json(self, path: str, body: Any, model: str | None = None) -> Any:
+        return self._read_json(self._open_with_retries("POST", f"/{path}", body, model))
+
     def _read_json(self, response: httpx.Response) -> Any:
         try:
             body = response.read()

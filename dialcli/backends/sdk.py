@@ -248,9 +248,19 @@ class SdkBackend(Backend):
 
     def _get_json(self, path: str, model: str | None = None) -> Any:
         """GET through the library's own HTTP client; the JSON as the server wrote it."""
+        return self._request_json("GET", path, None, model)
+
+    def _post_json(self, path: str, body: Any, model: str | None = None) -> Any:
+        # aidial-client 0.18 has no API for tokenize or limits: its HTTP client it is.
+        return self._request_json("POST", path, body, model)
+
+    def _request_json(self, method: str, path: str, body: Any, model: str | None) -> Any:
         version = self._settings.api_version
         options = FinalRequestOptions(
-            method="GET", url=path, params={"api-version": version} if version else None
+            method=method,  # type: ignore[arg-type]  # GET or POST, as the callers pass
+            url=path,
+            params={"api-version": version} if version else None,
+            json_data=body,
         )
         response = self._with_retries(
             lambda: self._http.request(cast_to=httpx.Response, options=options), model
