@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import ModelInfo
+    from dialcli.backends.base import Backend, ModelInfo
     from dialcli.config import Settings
 
 TTL = 600.0  # ten minutes: deployments change rarely, Tab must be instant
@@ -138,6 +138,24 @@ def prices(settings: Settings, now: float | None = None) -> dict[str, dict[str, 
     if not settings.api_key:
         return cached.pricing if cached is not None else {}
     return _refresh(settings, cached, now).pricing
+
+
+def prices_via(backend: Backend, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The prices for an answer just received: cached, or listed again through the open
+    ``backend`` when stale (its failure leaves the stale prices, or none)."""
+    from dialcli.errors import DialError
+
+    now = time.time()
+    cached = load(settings.home, settings.url)
+    if cached is not None and cached.fresh(now):
+        return cached.pricing
+    try:
+        models = backend.list_models()
+    except DialError:
+        return cached.pricing if cached is not None else {}
+    pricing = pricing_of(models)
+    save(settings.home, settings.url, [m.id for m in models], checked=now, pricing=pricing)
+    return pricing
 
 
 def _refresh(settings: Settings, cached: Cached | None, now: float) -> Cached:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,38 @@ def test_stats_with_no_answers_says_so_on_stderr(home):
     assert result.code == 0
     assert result.stdout == ""
     assert result.stderr == "dial: no saved answers\n"
+
+
+def test_history_is_repriced_when_prices_change(home):
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    _save(
+        home,
+        "priced",
+        [("q", _answer("a", "priced", usage, "2026-11-20T10:00:00.000Z"))],
+        "2026-11-20T10:00:00.000Z",
+    )
+    first = json.loads(run_dial(["history", "stats", "--json"]).stdout)
+    doubled = {"unit": "token", "prompt": "0.000005", "completion": "0.00002"}
+    model_cache.save(home, "http://localhost:8080", ["priced"], pricing={"priced": doubled})
+    second = json.loads(run_dial(["history", "stats", "--json"]).stdout)
+    # $0.0035 at the old prices, $0.007 at the new: cost is computed, never stored.
+    assert first["total"]["cost_usd"] == pytest.approx(0.0035)
+    assert second["total"]["cost_usd"] == pytest.approx(0.007)
+
+
+def test_stale_prices_are_refreshed_from_the_listing(dial_environ, emulator):
+    home = Path(os.environ["DIAL_HOME"])
+    wrong = {"priced": {"unit": "token", "prompt": "1", "completion": "1"}}
+    model_cache.save(home, emulator.url, ["priced"], checked=0.0, pricing=wrong)
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    _save(
+        home,
+        "priced",
+        [("q", _answer("a", "priced", usage, "2026-11-20T10:00:00.000Z"))],
+        "2026-11-20T10:00:00.000Z",
+    )
+    doc = json.loads(run_dial(["history", "stats", "--json"]).stdout)
+    assert doc["total"]["cost_usd"] == pytest.approx(0.0035)  # the emulator's prices
+    cached = model_cache.load(home, emulator.url)
+    assert cached is not None and cached.fresh(time.time())
+    assert cached.pricing["priced"]["prompt"] == "0.0000025"
