@@ -159,19 +159,16 @@ def count(n: int) -> str:
 
 
 def usd(cost: Cost) -> str:
-    """$0.0041; cents for a dollar or more; never a non-zero cost shown as $0."""
+    """Cents from a dollar up, else two significant digits ($0.0041, $0.000075): small
+    costs keep their size, and a non-zero cost is never shown as $0."""
     value = cost.usd
     sign = "~" if cost.approximate else ""
     if value == 0:
         return f"{sign}$0"
     if value >= 1:
         return f"{sign}${value:,.2f}"
-    shown = f"{value:.4f}"
-    if Decimal(shown) == 0:
-        # Two significant digits of a tiny cost, e.g. $0.0000031.
-        digits = -value.adjusted() + 1
-        shown = f"{value:.{digits}f}"
-    return f"{sign}${shown}"
+    digits = max(2, -value.adjusted() + 1)
+    return f"{sign}${value:.{digits}f}"
 
 
 def seconds(ms: float) -> str:

