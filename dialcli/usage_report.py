@@ -187,3 +187,52 @@ def since_cutoff(value: str, now: datetime | None = None) -> str:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- one answer, just received (ask -u, chat -u, --json) -----------------------------
+
+
+def request_text(messages: Iterable[Mapping[str, Any]]) -> str:
+    """The text of a request's messages, for character prices (text parts joined)."""
+    texts = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts += [p.get("text") or "" for p in content if isinstance(p, dict)]
+    return "\n".join(texts)
+
+
+def reply_cost(
+    model: str,
+    usage: Mapping[str, Any] | None,
+    messages: Iterable[Mapping[str, Any]],
+    answer: str,
+    prices: Mapping[str, Any],
+) -> Cost | None:
+    """The cost of an answer to ``messages`` from deployment ``model`` at ``prices``."""
+    return answer_cost(
+        Pricing.of(prices.get(model)),
+        usage,
+        prompt_text=request_text(messages),
+        answer_text=answer,
+    )
+
+
+def dropped_line(
+    statistics: Any, messages: list[Mapping[str, Any]], limit: int | None
+) -> str | None:
+    """``dropped turns 1-3 to fit 8,000 tokens`` when the answer says messages were left
+    out (``statistics.discarded_messages``); None otherwise."""
+    from dialcli.usage import dropped_notice, dropped_turns
+
+    if limit is None or not isinstance(statistics, Mapping):
+        return None
+    discarded = statistics.get("discarded_messages")
+    if not isinstance(discarded, list) or not discarded:
+        return None
+    turns = dropped_turns(discarded, messages)
+    if not turns:  # only a system prompt: no turn to name
+        return f"dropped {count(len(discarded))} message(s) to fit {count(limit)} tokens"
+    return dropped_notice(turns, limit)
