@@ -16,7 +16,10 @@ from dialcli.errors import UsageError
 from dialcli.usage import Cost, Pricing, Tokens, answer_cost, count, total_cost, usage_line, usd
 
 if TYPE_CHECKING:
+    from dialcli.backends.base import Backend, Reply
+    from dialcli.config import Settings
     from dialcli.conversation import Conversation
+    from dialcli.output import IOStreams
 
 
 @dataclass(frozen=True)
@@ -236,3 +239,41 @@ def dropped_line(
     if not turns:  # only a system prompt: no turn to name
         return f"dropped {count(len(discarded))} message(s) to fit {count(limit)} tokens"
     return dropped_notice(turns, limit)
+
+
+def cost_of(reply: Reply, backend: Backend, settings: Settings) -> Cost | None:
+    """The cost of an answer just received, at the listing's prices (cached, or listed
+    again through ``backend`` when stale)."""
+    from dialcli import model_cache
+
+    prices = model_cache.prices_via(backend, settings)
+    return reply_cost(reply.model, reply.usage, reply.sent or [], reply.content, prices)
+
+
+def after_answer(
+    io: IOStreams,
+    settings: Settings,
+    backend: Backend,
+    reply: Reply,
+    *,
+    max_prompt_tokens: int | None,
+    show_usage: bool,
+) -> None:
+    """On stderr: the turns the deployment left out (always), and with ``-u`` the
+    answer's usage line (``1,204 in · 356 out · $0.0041 · 2.3 s``)."""
+    dropped = dropped_line(reply.statistics, reply.sent or [], max_prompt_tokens)
+    if dropped:
+        io.err(f"dial: {dropped}")
+    if show_usage:
+        total = (reply.latency_ms or {}).get("total")
+        io.err(usage_line(reply.usage, cost_of(reply, backend, settings), total))
+
+
+def conversation_usage(conv: Conversation, prices: Mapping[str, Any]) -> str:
+    """chat's /usage: the last answer's line and the conversation's total."""
+    facts = answers(conv, prices)
+    if not facts:
+        return "(no answers yet)\n"
+    last = facts[-1]
+    line = usage_line(conv.messages[last.index].usage, last.cost, last.total_ms)
+    return f"last answer:  {line}\nconversation: {summarize('total', facts).text()}\n"

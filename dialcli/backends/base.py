@@ -18,6 +18,9 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     custom_fields: dict[str, Any] | None = None
+    # DIAL: the deployment may leave out old messages to fit; the answer's
+    # statistics.discarded_messages names them.
+    max_prompt_tokens: int | None = None
 
     def body(self, *, stream: bool) -> dict[str, Any]:
         """The JSON body of a chat completion request."""
@@ -28,6 +31,8 @@ class ChatRequest:
             body["max_tokens"] = self.max_tokens
         if self.custom_fields:
             body["custom_fields"] = self.custom_fields
+        if self.max_prompt_tokens is not None:
+            body["max_prompt_tokens"] = self.max_prompt_tokens
         return body
 
 
@@ -39,6 +44,8 @@ class Delta:
     custom_content: dict[str, Any] | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    model: str | None = None  # the model as the server names it (may not be the deployment)
+    statistics: dict[str, Any] | None = None  # usage_per_model, discarded_messages
 
 
 @dataclass
@@ -50,6 +57,11 @@ class Reply:
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
     custom_content: dict[str, Any] | None = None
+    response_model: str | None = None  # the chunk's or completion's ``model``
+    statistics: dict[str, Any] | None = None
+    latency_ms: dict[str, int] | None = None  # {"first_byte", "total"}, set by turn.py
+    # What was sent (the request's messages), for character prices and dropped turns.
+    sent: list[dict[str, Any]] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
     Whatever else a chunk may carry (finish reason, usage, custom content, an error)
     goes through delta_from_chunk.
     """
-    if "error" in chunk or chunk.get("usage") is not None:
+    if "error" in chunk or chunk.get("usage") is not None or chunk.get("statistics") is not None:
         return None
     choices = chunk.get("choices")
     if type(choices) is not list or not choices:
@@ -167,9 +167,18 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         custom = delta.get("custom_content")
         finish = choice.get("finish_reason")
     usage = chunk.get("usage")
-    if not (text or custom or finish or usage):
+    statistics = chunk.get("statistics")
+    if not (text or custom or finish or usage or statistics):
         return None
-    return Delta(text=text, custom_content=custom, finish_reason=finish, usage=usage)
+    model = chunk.get("model")
+    return Delta(
+        text=text,
+        custom_content=custom,
+        finish_reason=finish,
+        usage=usage,
+        model=model if isinstance(model, str) and model else None,
+        statistics=statistics if isinstance(statistics, dict) else None,
+    )
 
 
 def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
@@ -200,6 +209,8 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         finish_reason=choices[0].get("finish_reason"),
         usage=data.get("usage"),
         custom_content=message.get("custom_content"),
+        response_model=data.get("model") if isinstance(data.get("model"), str) else None,
+        statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
     )
 
 

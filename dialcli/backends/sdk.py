@@ -152,6 +152,7 @@ class SdkBackend(Backend):
             temperature=request.temperature,
             max_tokens=request.max_tokens,
             custom_fields=request.custom_fields or None,  # type: ignore[arg-type]
+            max_prompt_tokens=request.max_prompt_tokens,  # None: not sent
             # openai puts "model" in the body; DIAL takes the deployment from the URL, and
             # raw does not send it. Omit drops the key when openai merges extra_body.
             extra_body={"model": Omit()},
