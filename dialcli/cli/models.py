@@ -154,11 +154,20 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
     rows.append(("features", ", ".join(k for k, v in features.items() if v is True)))
     rows.append(("attachment types", ", ".join(details.get("input_attachment_types") or [])))
     rows += list((details.get("limits") or {}).items())
+    rows.append(("price", _price(details)))
     lines = [f"{name + ':':<24}{value}" for name, value in rows if value]
     if schema is not None:
         lines.append("configuration schema:")
         lines.append(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
     return "\n".join(lines) + "\n"
+
+
+def _price(details: dict[str, Any]) -> str:
+    """The listing's ``pricing`` per 1M units, or "" (then no line) without a usable one."""
+    from dialcli.usage import Pricing, price_text
+
+    pricing = Pricing.of(details.get("pricing"))
+    return price_text(pricing) if pricing is not None else ""
 
 
 def capabilities(model: ModelInfo) -> str:
