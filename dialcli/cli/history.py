@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from dialcli.store import Store
 
 app = typer.Typer(
-    help="""Saved conversations: list, show, search, delete.
+    help="""Saved conversations: list, show, search, delete, stats.
 
 \b
 Examples:
   dial history list --limit 5
   dial history show last
+  dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history delete 3f2a --yes
 """,
