@@ -23,7 +23,6 @@ app = typer.Typer(
 \b
 Examples:
   dial history list --limit 5
-  dial history show last
   dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history delete 3f2a --yes
