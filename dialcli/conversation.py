@@ -39,6 +39,9 @@ class Message:
     created: str | None = None
     response_model: str | None = None
     latency_ms: dict[str, Any] | None = None
+    # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``,
+    # ``responseId`` on imported messages): kept and written back unchanged.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``: custom_content goes back too."""
@@ -48,7 +51,7 @@ class Message:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": str(self.role), "content": self.content}
+        out: dict[str, Any] = {**self.extra, "role": str(self.role), "content": self.content}
         if self.usage is not None:
             out["usage"] = self.usage
         if self.custom_content:
@@ -77,11 +80,27 @@ class Message:
             created=_str_or_none(data.get("created")),
             response_model=_str_or_none(data.get("response_model")),
             latency_ms=data.get("latency_ms") if isinstance(data.get("latency_ms"), dict) else None,
+            extra={k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
         )
 
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_MESSAGE_FIELDS = frozenset(
+    {
+        "role",
+        "content",
+        "usage",
+        "custom_content",
+        "interrupted",
+        "model",
+        "created",
+        "response_model",
+        "latency_ms",
+    }
+)
 
 
 @dataclass

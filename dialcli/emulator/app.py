@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dialcli.emulator import apps, basic, metering
 from dialcli.emulator.catalog import Entry
+from dialcli.emulator.resources import ResourceStorage, add_resource_routes
 from dialcli.emulator.storage import FileStorage, add_storage_routes
 
 # Paths under a deployment; whatever precedes them is the (possibly '/'-containing) id.
@@ -156,6 +157,7 @@ def build_app(api_key: str | None = None) -> DIALApp:
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
     metering.add_limits_route(app, known, meter)
+    add_resource_routes(app, ResourceStorage(), lambda request: storage.bucket)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         # Starlette's router raises its own HTTPException for unknown routes (404)
