@@ -76,6 +76,7 @@ class Session:
             max_tokens=max_tokens,
             custom_fields=custom_fields,
             max_prompt_tokens=max_prompt_tokens,
+            conversation_id=self.conversation.id,
         )
 
     def record(
@@ -112,6 +113,9 @@ class Session:
             created=utc_now(),
             response_model=reply.response_model,
             latency_ms=reply.latency_ms,
+            finish_reason=reply.finish_reason,
+            response_id=reply.response_id,
+            refusal=reply.refusal,
         )
         self.conversation.add(
             question.role, question.content, custom_content=question.custom_content

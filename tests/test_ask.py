@@ -114,6 +114,7 @@ def test_json_output_is_the_same_without_streaming(backend_name):
     assert (
         set(streamed.pop("latency_ms")) == set(whole.pop("latency_ms")) == {"first_byte", "total"}
     )
+    assert streamed.pop("responseId") != whole.pop("responseId"), "each answer has its own id"
     assert streamed == whole
 
 

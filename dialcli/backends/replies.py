@@ -61,12 +61,25 @@ def http_error(
     *,
     model: str | None = None,
     retry_after: float | None = None,
+    path: str = "",
 ) -> DialError:
-    """The error for an HTTP status, worded the same for both backends."""
+    """The error for an HTTP status, worded the same for both backends.
+
+    ``path``: the request's path, to spot a DIAL_URL that ends in /openai (the path
+    then has /openai twice, and every deployment looks unknown).
+    """
     message = server_message or "no details"
-    if status == 404 and model is not None:
+    if status == 404 and "/openai/openai/" in path:
         return NotFoundError(
-            f"deployment {model!r} not found (HTTP 404: {message}); "
+            f"not found (HTTP 404) at {path}: the DIAL URL must be DIAL's base URL, "
+            "without /openai at the end (check DIAL_URL or url in config.toml)",
+            status=404,
+        )
+    if status == 404 and model is not None:
+        # Core answers an unknown deployment with a short plain text or an empty body.
+        said = f": {server_message}" if server_message else ""
+        return NotFoundError(
+            f"deployment {model!r} not found (HTTP 404{said}); "
             "run 'dial models' to see the deployments you can use",
             status=404,
         )
@@ -148,6 +161,8 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
     delta = choice.get("delta")
     if type(delta) is not dict or delta.get("custom_content") is not None:
         return None
+    if delta.get("refusal") is not None:
+        return None
     text = delta.get("content")
     if text is None:
         return ""
@@ -160,17 +175,22 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
     text = ""
     custom = None
     finish = None
+    refusal = None
     if choices:
         choice = choices[0]
         delta = choice.get("delta") or {}
         text = delta.get("content") or ""
         custom = delta.get("custom_content")
         finish = choice.get("finish_reason")
+        refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
     usage = chunk.get("usage")
     statistics = chunk.get("statistics")
-    if not (text or custom or finish or usage or statistics):
+    if not (text or custom or finish or usage or refusal or statistics):
         return None
     model = chunk.get("model")
+    # The completion's id (DIAL Chat keeps it as the answer's responseId) rides along
+    # with the chunks that are not plain text: the finish chunk always is not.
+    response_id = chunk.get("id") if isinstance(chunk.get("id"), str) else None
     return Delta(
         text=text,
         custom_content=custom,
@@ -178,6 +198,8 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         usage=usage,
         model=model if isinstance(model, str) and model else None,
         statistics=statistics if isinstance(statistics, dict) else None,
+        refusal=refusal,
+        response_id=response_id,
     )
 
 
@@ -189,8 +211,15 @@ def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
     )
 
 
+class EmptyReply(ServerError):
+    """A 2xx reply with no body where JSON was expected (Core's answer for a
+    deployment without a configuration endpoint, for instance)."""
+
+
 def not_json(body: bytes, content_type: str) -> ServerError:
     """A 2xx reply that should have been JSON."""
+    if not body.strip():
+        return EmptyReply("expected JSON from the server, got empty body")
     shown = error_message_from_body(body, content_type) or "empty body"
     return ServerError(f"expected JSON from the server, got {shown}")
 
@@ -203,6 +232,7 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
     if not choices:
         raise ServerError("the server's reply has no choices")
     message = choices[0].get("message") or {}
+    refusal = message.get("refusal")
     return Reply(
         model=model,
         content=message.get("content") or "",
@@ -211,6 +241,8 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         custom_content=message.get("custom_content"),
         response_model=data.get("model") if isinstance(data.get("model"), str) else None,
         statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
+        refusal=refusal if isinstance(refusal, str) else None,
+        response_id=data.get("id") if isinstance(data.get("id"), str) else None,
     )
 
 

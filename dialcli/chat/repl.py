@@ -167,6 +167,7 @@ class ChatLoop:
             Terminated,
             attachments_out,
             exchange,
+            report_finish,
             stage_reporter,
         )
 
@@ -197,6 +198,7 @@ class ChatLoop:
         try:
             self._after_answer(reply)
             attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+            report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
 

@@ -126,7 +126,14 @@ def ask_command(
 def run_ask(opts: AskOptions) -> None:
     from dialcli.conversation import Message, Role
     from dialcli.output import AnswerWriter
-    from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
+    from dialcli.turn import (
+        attachments_in,
+        attachments_out,
+        exchange,
+        open_session,
+        report_finish,
+        stage_reporter,
+    )
     from dialcli.usage_report import after_answer
 
     io = opts.io
@@ -162,6 +169,7 @@ def run_ask(opts: AskOptions) -> None:
         if writer is None:
             _print_json(io, reply, session, backend, opts.settings)
         attachments_out(io, backend, reply, turn.save_attachments)
+    report_finish(io, reply)
 
 
 def _print_json(
@@ -182,8 +190,11 @@ def _print_json(
         "cost_approximate": cost.approximate if cost is not None else None,
         "latency_ms": reply.latency_ms,
         "response_model": reply.response_model,
+        "responseId": reply.response_id,
         "conversation_id": session.id if session.store is not None else None,
     }
+    if reply.refusal:
+        document["refusal"] = reply.refusal
     if reply.custom_content:
         document["custom_content"] = reply.custom_content
     io.out(orjson.dumps(document).decode() + "\n")
