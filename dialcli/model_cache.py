@@ -135,7 +135,7 @@ def prices(settings: Settings, now: float | None = None) -> dict[str, dict[str, 
     cached = load(settings.home, settings.url)
     if cached is not None and cached.fresh(now):
         return cached.pricing
-    if not settings.api_key:
+    if not (settings.api_key or settings.token):
         return cached.pricing if cached is not None else {}
     return _refresh(settings, cached, now).pricing
 
@@ -178,7 +178,7 @@ def _fetch(settings: Settings) -> list[ModelInfo] | None:
         connect_timeout=FETCH_TIMEOUT, read_timeout=FETCH_TIMEOUT, retries=0, verbose=False
     )
     try:
-        with RawBackend(quick) as backend:
+        with RawBackend(quick.for_requests()) as backend:
             return backend.list_models()
     except DialError:
         return None

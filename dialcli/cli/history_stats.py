@@ -59,13 +59,12 @@ def stats_command(
       dial history stats --json | jq '.total.cost_usd'
     """
     from dialcli import model_cache
-    from dialcli.config import resolve_settings
     from dialcli.store import Store
     from dialcli.usage_report import since_cutoff
 
     if by not in ("model", "day"):
         raise UsageError(f"invalid --by {by!r}: choose model or day")
-    settings = resolve_settings({})
+    settings = options.settings(ctx)
     run_stats(
         StatsOptions(
             io=ctx.obj,
@@ -84,7 +83,7 @@ def run_stats(opts: StatsOptions) -> None:
 
     facts = []
     store = opts.store
-    for summary in store.list():
+    for summary in store.summaries():
         # An answer is never newer than its conversation's last update.
         if opts.since is not None and summary.updated < opts.since:
             continue

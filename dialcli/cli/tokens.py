@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.errors import ServerError, UsageError
 from dialcli.output import IOStreams
@@ -60,7 +60,7 @@ def tokens_command(
             "--cid",
             help="Count this conversation (id or unique prefix) as sent next.",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ] = None,
     as_json: options.AsJson = False,
@@ -72,7 +72,9 @@ def tokens_command(
     io: IOStreams = ctx.obj
     if continue_last and cid:
         raise UsageError("give either -c/--continue or --cid, not both")
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     continue_id = "last" if continue_last else cid

@@ -69,7 +69,9 @@ def usage_command(
     verbose: options.Verbose = False,
 ) -> None:
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     run_usage(
