@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import complete, history_files, history_remote, options
+from dialcli.cli import complete, history_files, history_remote, history_stats, options
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 from dialcli.render import short_time, transcript
@@ -22,7 +22,7 @@ app = typer.Typer(
 \b
 Examples:
   dial history list --limit 5
-  dial history show last
+  dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history push last && dial history pull
 """,
@@ -115,6 +115,9 @@ def show_command(
 ) -> None:
     """Print a conversation as a readable transcript, or the stored document with --json.
 
+    Each answer shows its usage, cost (at today's prices) and time; the last line is
+    the conversation's total.
+
     With -x, only the first fenced code block of its last answer (--extract-last: the
     last block).
 
@@ -129,17 +132,23 @@ def show_command(
     mode = options.extract_mode(extract, extract_last)
     if mode and as_json:
         raise UsageError("-x/--extract prints code, --json a document: choose one")
+    from dialcli import model_cache
+    from dialcli.usage_report import turn_notes
+
     io, store = _store(ctx)
     conv = store.load(store.resolve(conversation))
     if mode:
         from dialcli.extract import required
 
+        # Content may be a list of parts (kept as DIAL sent it): only text is searched.
         answers = [m.content for m in conv.messages if m.role == "assistant"]
+        answers = [text if isinstance(text, str) else "" for text in answers]
         io.out(required(answers[-1] if answers else "", last=mode == "last") + "\n")
     elif as_json:
         io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        io.out(transcript(conv))
+        notes, total = turn_notes(conv, model_cache.prices(options.settings(ctx)))
+        io.out(transcript(conv, notes=notes, footer=total))
 
 
 @app.command("search")
@@ -230,3 +239,4 @@ app.command("export")(history_files.export_command)
 app.command("import")(history_files.import_command)
 app.command("push")(history_remote.push_command)
 app.command("pull")(history_remote.pull_command)
+app.command("stats")(history_stats.stats_command)
