@@ -25,6 +25,7 @@ from dialcli import __version__
 REPO = Path(__file__).resolve().parent.parent
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(bool(os.environ.get("SKIP_PACKAGING")), reason="SKIP_PACKAGING is set"),
     pytest.mark.timeout(900),
 ]

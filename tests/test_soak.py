@@ -7,7 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_harness import dial_exe, run_dial
+
+pytestmark = pytest.mark.slow
 
 
 def rss_kib() -> int:
