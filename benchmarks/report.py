@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
-import os
-import platform
 import statistics
 import subprocess
 from dataclasses import dataclass
@@ -64,6 +62,7 @@ class Results:
     peer_chunks: int
     peers: list[Any]
     seconds: float
+    environment: str  # machine, load, Python, install and bytecode (environment.py)
 
 
 def ms(seconds: float) -> str:
@@ -188,14 +187,6 @@ def targets(res: Results) -> str:
 
 
 def machine(res: Results) -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         curl = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout
         curl = " ".join(curl.split()[:2])
@@ -204,9 +195,9 @@ def machine(res: Results) -> str:
     versions = [f"dialcli {_version('dialcli')}", f"httpx {_version('httpx')}", curl]
     versions += [f"{p.name} {p.version}" for p in res.peers if p.version]
     return (
-        f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}\n"
-        f"- Python {platform.python_version()}; {', '.join(versions)}\n"
-        f"- Run on {datetime.date.today().isoformat()}, took {res.seconds:.0f} s: "
+        res.environment
+        + f"- Versions: {', '.join(versions)}\n"
+        + f"- Run on {datetime.date.today().isoformat()}, took {res.seconds:.0f} s: "
         "`python benchmarks/run.py`\n"
     )
 
