@@ -49,8 +49,9 @@ def install(python: str, env: dict[str, str] | None = None) -> dict[str, object]
     """Where ``python`` imports dialcli from, and how much of it has cached bytecode."""
     import json
 
+    # From "/", as a console script sees it: `python -c` in a checkout imports the checkout.
     done = subprocess.run(
-        [python, "-c", _PROBE], capture_output=True, text=True, env=env, check=True
+        [python, "-c", _PROBE], capture_output=True, text=True, env=env, check=True, cwd="/"
     )
     return json.loads(done.stdout)
 
