@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from cli_harness import dial_exe, run_dial
 
-pytestmark = pytest.mark.slow
+# Bounded in count, not in time: on a loaded 2-core machine 500 runs take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def rss_kib() -> int:
