@@ -201,7 +201,7 @@ def main() -> None:
         print("\nInside the store (fresh `python -c`, seconds):")
         print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")
         cases = [
-            ("list(limit=20)", "store.list(limit=20)"),
+            ("summaries(limit=20)", "store.summaries(limit=20)"),
             (f"search('{COMMON_WORD}', limit=20)", f"store.search('{COMMON_WORD}', limit=20)"),
             (f"search('{RARE_WORD}')", f"store.search('{RARE_WORD}')"),
             ("search('Größe', limit=20)", "store.search('Größe', limit=20)"),

@@ -85,7 +85,7 @@ def test_writes_leave_no_temp_files(store: Store) -> None:
     store.create(conv)
     store.append(conv.id, [Message(Role.USER, "x"), Message(Role.ASSISTANT, "y")])
     store.save(conv)
-    store.list()
+    store.summaries()
     assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
 
@@ -135,7 +135,7 @@ def test_delete_removes_file_and_lock(store: Store) -> None:
     conv = make_conv()
     store.create(conv)
     store.delete(conv.id)
-    assert store.list() == []
+    assert store.summaries() == []
     assert not (store.path / ".locks" / f"{conv.id}.lock").exists()
     with pytest.raises(NotFoundError):
         store.delete(conv.id)
@@ -196,13 +196,13 @@ def test_last_with_no_conversations_is_not_found(store: Store) -> None:
 
 
 def test_missing_directory_lists_nothing(store: Store) -> None:
-    assert store.list() == [] and store.search("x") == [] and store.problems == []
+    assert store.summaries() == [] and store.search("x") == [] and store.problems == []
 
 
 def test_list_is_newest_first_and_limited(three: Store) -> None:
-    summaries = three.list()
+    summaries = three.summaries()
     assert [s.id[:8] for s in summaries] == ["abcd2222", "ef001111", "abcd1111"]
-    assert [s.id[:8] for s in three.list(limit=2)] == ["abcd2222", "ef001111"]
+    assert [s.id[:8] for s in three.summaries(limit=2)] == ["abcd2222", "ef001111"]
     top = summaries[0]
     assert (top.model, top.messages, top.title) == ("gpt-4o", 2, "What is DIAL?")
 
@@ -267,7 +267,7 @@ def test_corrupt_file_is_skipped_reported_and_not_rewritten(store: Store, kind: 
     bad.write_bytes(content)
     before = bad.stat()
     for _ in range(2):  # second time from the index
-        assert [s.id for s in store.list()] == [good.id]
+        assert [s.id for s in store.summaries()] == [good.id]
     assert store.search("dial")[0].summary.id == good.id
     assert [p.path for p in store.problems] == [bad]
     assert store.problems[0].reason
@@ -283,8 +283,8 @@ def test_corrupt_file_is_skipped_reported_and_not_rewritten(store: Store, kind: 
 def test_each_problem_is_reported_once(store: Store) -> None:
     store.path.mkdir(parents=True)
     (store.path / "deadbeef-0000-4000-8000-000000000000.json").write_bytes(b"{")
-    store.list()
-    store.list()
+    store.summaries()
+    store.summaries()
     store.search("x")
     assert len(store.problems) == 1
 
@@ -292,54 +292,54 @@ def test_each_problem_is_reported_once(store: Store) -> None:
 def test_temp_files_are_not_listed(store: Store) -> None:
     store.create(make_conv())
     (store.path / ".tmp-abc.json").write_bytes(b"{half")
-    assert len(store.list()) == 1 and store.problems == []
+    assert len(store.summaries()) == 1 and store.problems == []
 
 
 # -- the index -------------------------------------------------------------------------
 
 
 def test_index_is_rebuilt_when_deleted_or_corrupt(three: Store) -> None:
-    expected = three.list()
+    expected = three.summaries()
     index = three.path / INDEX_NAME
     assert index.exists()
     index.unlink()
-    assert three.list() == expected and not index.exists()  # reading writes nothing
+    assert three.summaries() == expected and not index.exists()  # reading writes nothing
     for junk in (b"garbage", b"[]", b'{"version": 1, "files": {"x.json": 5}}'):
         index.write_bytes(junk)
-        assert three.list() == expected
+        assert three.summaries() == expected
         three.append(expected[-1].id, [])  # the next write rebuilds it
         assert len(orjson.loads(index.read_bytes())["files"]) == 3
-        expected = three.list()
+        expected = three.summaries()
 
 
 def test_index_with_wrong_types_is_rebuilt(three: Store) -> None:
-    expected = three.list()
+    expected = three.summaries()
     index = three.path / INDEX_NAME
     doc = orjson.loads(index.read_bytes())
     for entry in doc["files"].values():
         entry[6] = 12345  # updated: not a string, sorting would break
         entry[8] = "many"
     index.write_bytes(orjson.dumps(doc))
-    assert three.list() == expected
+    assert three.summaries() == expected
 
 
 def test_index_notices_a_file_edited_behind_its_back(three: Store) -> None:
-    three.list()
+    three.summaries()
     path = three.path / "ef001111-0000-4000-8000-000000000000.json"
     doc = orjson.loads(path.read_bytes())
     doc["title"] = "Edited by hand"
     doc["updated"] = "2030-01-01T00:00:00.000Z"
     path.write_bytes(orjson.dumps(doc))  # in place: same inode
-    top = three.list()[0]
+    top = three.summaries()[0]
     assert (top.id[:8], top.title) == ("ef001111", "Edited by hand")
 
 
 def test_index_notices_files_added_and_removed_by_others(three: Store) -> None:
-    three.list()
+    three.summaries()
     (three.path / "abcd1111-0000-4000-8000-000000000000.json").unlink()
     other = with_id("99990000-0000-4000-8000-000000000000", "2025-01-01T00:00:00.000Z")
     (three.path / f"{other.id}.json").write_bytes(orjson.dumps(other.to_dict()))
-    assert [s.id[:8] for s in three.list()] == ["99990000", "abcd2222", "ef001111"]
+    assert [s.id[:8] for s in three.summaries()] == ["99990000", "abcd2222", "ef001111"]
 
 
 def test_an_index_that_cannot_be_written_stops_neither_saving_nor_listing(store: Store) -> None:
@@ -348,7 +348,7 @@ def test_an_index_that_cannot_be_written_stops_neither_saving_nor_listing(store:
     conv = make_conv()
     store.create(conv)
     store.append(conv.id, [Message(Role.USER, "more")])
-    assert [(s.id, s.messages) for s in store.list()] == [(conv.id, 3)]
+    assert [(s.id, s.messages) for s in store.summaries()] == [(conv.id, 3)]
     assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
 
@@ -362,7 +362,7 @@ def test_conversations_path_being_a_file_is_a_storage_error(tmp_path: Path) -> N
     store = Store(home)
     with pytest.raises(StorageError, match=r"could not save conversation: .*home/conversations"):
         store.create(make_conv())
-    assert store.list() == []
+    assert store.summaries() == []
     assert (home / "conversations").read_text() == "not a directory"
 
 
@@ -411,7 +411,7 @@ def test_listing_writes_nothing_not_even_the_index_or_a_temp_sweep(three: Store)
     stale.write_bytes(b"{half")
     os.utime(stale, (1, 1))  # a writer killed long ago
     before = snapshot(three.path)
-    assert len(three.list()) == 3 and three.search("dial") and three.latest()
+    assert len(three.summaries()) == 3 and three.search("dial") and three.latest()
     assert snapshot(three.path) == before
 
 
@@ -442,14 +442,14 @@ def test_a_cold_listing_reads_whole_only_the_files_it_shows(tmp_path, monkeypatc
     store = Store(tmp_path)
     for i in range(30):
         store.create(make_conv(f"question {i}", BIG))
-    expected = store.list(limit=5)
+    expected = store.summaries(limit=5)
     (store.path / INDEX_NAME).unlink()
     whole = []
     real_parse = store_index.parse
     monkeypatch.setattr(
         store_index, "parse", lambda data, name: whole.append(name) or real_parse(data, name)
     )
-    assert Store(tmp_path).list(limit=5) == expected
+    assert Store(tmp_path).summaries(limit=5) == expected
     assert len(whole) == 5
     assert all(s.messages == 2 for s in expected)
 
@@ -461,7 +461,7 @@ def test_a_bad_tail_is_reported_when_its_file_would_be_shown(store: Store) -> No
     data = orjson.dumps(bad.to_dict(), option=orjson.OPT_INDENT_2)[:-100]  # truncated
     path = store.path / f"{bad.id}.json"
     path.write_bytes(data)
-    assert [s.id for s in store.list(limit=1)] == [good.id]
+    assert [s.id for s in store.summaries(limit=1)] == [good.id]
     assert [p.path for p in store.problems] == [path]
     assert path.read_bytes() == data
 
@@ -482,5 +482,5 @@ def test_a_file_whose_head_is_not_what_dial_writes_is_read_whole(store: Store, d
         full["title"] = "Mine"  # after "messages": only a whole read finds it
     store.path.mkdir(parents=True)
     (store.path / f"{conv.id}.json").write_bytes(orjson.dumps(full))
-    [summary] = store.list()
+    [summary] = store.summaries()
     assert (summary.title, summary.messages, summary.model) == ("Mine", 2, "gpt-4o")
