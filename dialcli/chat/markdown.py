@@ -97,8 +97,8 @@ class MarkdownWriter(TerminalWriter):
         super().__init__(stdout, before_first)
         from rich.console import Console
 
-        # rich needs only write/flush/isatty of its file, which _TextOut has.
-        out = cast("IO[str]", _TextOut(stdout))
+        # rich only calls write, flush and isatty on its file: _TextOut has those.
+        out = cast(IO[str], _TextOut(stdout))
         self._console = Console(file=out, force_terminal=True, soft_wrap=False)
         self._live: Any = None
         self._text = ""
