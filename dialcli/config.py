@@ -159,6 +159,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 _command_keys: dict[str, str] = {}  # one run per command per process
+# Every key and token this process has read (environment, config file, commands), so the
+# one place that prints errors can scrub them whatever their source.
+_seen_secrets: set[str] = set()
+
+
+def known_secrets() -> list[str]:
+    """The keys and tokens read so far, longest first (a secret inside another)."""
+    return sorted(_seen_secrets, key=len, reverse=True)
 
 
 def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
@@ -193,6 +201,7 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     if not key:
         raise UsageError(f"{where} printed no key")
     _command_keys[command] = key
+    _seen_secrets.add(key)
     return key
 
 
@@ -280,11 +289,14 @@ def resolve_settings(
     if backend not in ("raw", "sdk"):
         raise UsageError(f"unknown backend {backend!r}; choose 'raw' or 'sdk'")
     api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)
+    api_key = pick("api_key", "DIAL_API_KEY", "api_key", None)
+    token = pick("token", "DIAL_TOKEN", "token", None)
+    _seen_secrets.update(str(s) for s in (api_key, token) if s)
     return Settings(
         url=validate_url(str(pick("url", "DIAL_URL", "url", DEFAULT_URL))),
-        api_key=pick("api_key", "DIAL_API_KEY", "api_key", None),
+        api_key=api_key,
         api_key_command=str(file["api_key_command"]) if file.get("api_key_command") else None,
-        token=pick("token", "DIAL_TOKEN", "token", None),
+        token=token,
         token_command=str(file["token_command"]) if file.get("token_command") else None,
         model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
         backend=backend,
