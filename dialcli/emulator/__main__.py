@@ -8,6 +8,10 @@ import logging
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialcli.emulator.load import LoadSettings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -22,17 +26,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--api-key", default=None, help="require this Api-Key header (default: accept any)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.5,
+        help="seconds the latency and limited deployments wait before answering (default 0.5)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=4,
+        help="requests in flight the limited deployment accepts before 429 (default 4)",
+    )
     return parser.parse_args(argv)
 
 
-async def serve(sock: socket.socket, url: str, api_key: str | None) -> None:
+async def serve(
+    sock: socket.socket, url: str, api_key: str | None, load: LoadSettings | None = None
+) -> None:
     """Run uvicorn on ``sock``; print ``url`` once it accepts connections."""
     import uvicorn
 
     from dialcli.emulator.app import build_app
 
     config = uvicorn.Config(
-        build_app(api_key),
+        build_app(api_key, load),
         log_config=None,  # uvicorn's default config logs access lines to stdout
         log_level="warning",
         access_log=False,
@@ -65,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     # down; these no-op handlers absorb the re-raise so the exit is a quiet 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
-    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key))
+    from dialcli.emulator.load import LoadSettings
+
+    load = LoadSettings(latency=args.latency, limit=args.limit)
+    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, load))
     return 0
 
 

@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dialcli.emulator import apps, basic
 from dialcli.emulator.catalog import Entry
+from dialcli.emulator.load import LoadSettings, add_load_routes
+from dialcli.emulator.load import deployments as load_deployments
 from dialcli.emulator.storage import FileStorage, add_storage_routes
 
 # Paths under a deployment; whatever precedes them is the (possibly '/'-containing) id.
@@ -141,16 +143,18 @@ class ApiKeyMiddleware:
         await self.app(scope, receive, send)
 
 
-def build_app(api_key: str | None = None) -> DIALApp:
+def build_app(api_key: str | None = None, load: LoadSettings | None = None) -> DIALApp:
     """A fresh emulator (its own file storage and counters); ``api_key`` None = open."""
     app = DIALApp(add_healthcheck=True)
     storage = FileStorage()
-    table = deployments(storage)
+    load_table = load_deployments(load or LoadSettings())
+    table = deployments(storage) + load_table
     known = {entry.id for entry, _ in table}
     for entry, impl in table:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
+    add_load_routes(app, load_table)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         # Starlette's router raises its own HTTPException for unknown routes (404)

@@ -1,0 +1,295 @@
+"""Running a batch: items in, the Runner sends them, results out in order.
+
+Exit status (DESIGN.md, "dial batch exit codes"): 0 when every item succeeded; 1 with
+"N of M items failed"; 2 for bad options or an unreadable input file; 130 after Ctrl-C
+(what finished is written). An error no item can escape (the key is refused, the
+deployment does not exist) stops the batch with that error's own code (3, 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from dialcli.batch.feed import ItemFeed
+from dialcli.batch.items import Item
+from dialcli.batch.progress import Progress
+from dialcli.batch.results import Result, ResultWriter, id_key, make_result
+from dialcli.errors import AuthError, DialError, NotFoundError
+
+if TYPE_CHECKING:
+    from dialcli.backends.base import ChatRequest
+    from dialcli.engine.base import AsyncBackend
+    from dialcli.engine.runner import Runner
+    from dialcli.output import IOStreams
+    from dialcli.store import Store
+
+GRACE_SECONDS = 5.0  # after Ctrl-C, how long answers in flight may take to finish
+PROGRESS_EVERY = 0.25
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What run_items needs besides the items: everything is decided beforehand."""
+
+    io: IOStreams
+    make_backend: Callable[[int], AsyncBackend]
+    make_request: Callable[[Item], ChatRequest]
+    model: str
+    jobs: int
+    rpm: float | None
+    retries: int
+    out: BinaryIO
+    text: bool = False
+    ordered: bool = True
+    done: set[bytes] = field(default_factory=set)
+    store: Store | None = None
+    progress: bool = False
+    total: int | None = None
+    stream: bool = True
+    verbose: bool = False
+
+
+@dataclass
+class Summary:
+    written: int = 0
+    failed: int = 0
+    skipped: int = 0
+    interrupted: bool = False
+    terminated: bool = False
+    fatal: DialError | None = None
+    peak_in_flight: int = 0
+    throttled: int = 0
+
+
+class _Stop:
+    """Ctrl-C once: stop sending, let answers finish; twice (or SIGTERM): now."""
+
+    def __init__(self) -> None:
+        self.soft = asyncio.Event()
+        self.hard = asyncio.Event()
+        self.summary: Summary | None = None
+
+    def interrupt(self) -> None:
+        if self.summary is not None:
+            self.summary.interrupted = True
+        if self.soft.is_set():
+            self.hard.set()
+        self.soft.set()
+
+    def terminate(self) -> None:
+        if self.summary is not None:
+            self.summary.terminated = True
+        self.soft.set()
+        self.hard.set()
+
+
+def run_items(plan: Plan, items: Iterator[Item]) -> Summary:
+    """Run the batch on one event loop; returns what happened (never raises for items)."""
+    return asyncio.run(_run(plan, items))
+
+
+async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
+    from dialcli.backends.retry import RetryPolicy
+    from dialcli.engine.pacing import Pacer
+    from dialcli.engine.runner import Runner
+
+    summary = Summary()
+    stop = _Stop()
+    stop.summary = summary
+    loop = asyncio.get_running_loop()
+    installed = _install_signals(loop, stop)
+    pacer = Pacer(plan.jobs, plan.rpm)
+    backend = plan.make_backend(plan.jobs)
+    # Ordered output holds early finishers; this bounds how far ahead items may start.
+    window = asyncio.Semaphore(max(1024, plan.jobs * 16))
+    progress = Progress(plan.io.stderr, plan.total) if plan.progress else None
+
+    def written(result: Result) -> None:
+        window.release()
+        summary.written += 1
+        summary.failed += result.error is not None
+        if progress is not None:
+            progress.done += 1
+            progress.failed += result.error is not None
+
+    writer = ResultWriter(plan.out, text=plan.text, ordered=plan.ordered, on_written=written)
+    runner = Runner(backend, pacer, RetryPolicy(retries=plan.retries), stream=plan.stream)
+    feed = ItemFeed(items, loop)
+    tasks: set[asyncio.Task[None]] = set()
+    ticker = asyncio.create_task(_tick(progress)) if progress is not None else None
+    try:
+        await _produce(plan, feed, writer, window, stop, summary, tasks, runner)
+        await _finish(tasks, stop)
+        if stop.soft.is_set():
+            writer.flush_held()
+    finally:
+        feed.close()
+        if ticker is not None:
+            ticker.cancel()
+        if progress is not None:
+            progress.clear()
+        for sig, previous in installed:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, previous)
+        await backend.aclose()
+    summary.peak_in_flight = pacer.peak
+    summary.throttled = pacer.throttled
+    return summary
+
+
+async def _produce(
+    plan: Plan,
+    feed: ItemFeed,
+    writer: ResultWriter,
+    window: asyncio.Semaphore,
+    stop: _Stop,
+    summary: Summary,
+    tasks: set[asyncio.Task[None]],
+    runner: Runner,
+) -> None:
+    """Start items until the input ends or a stop; never more than the window ahead."""
+    while not stop.soft.is_set():
+        item = await (feed.next() if feed.ready() else _unless_stopped(feed.next(), stop))
+        if item is None:
+            return
+        if plan.done and id_key(item.id) in plan.done:
+            summary.skipped += 1
+            writer.skip(item.seq)
+            continue
+        if not window.locked():
+            await window.acquire()  # free: returns at once
+        elif not await _unless_stopped(window.acquire(), stop):
+            return
+        if item.error is not None:
+            writer.add(make_result(item, model=plan.model, error=item.error))
+            continue
+        task = asyncio.create_task(_one(plan, runner, item, writer, stop, summary))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+
+async def _one(
+    plan: Plan, runner: Runner, item: Item, writer: ResultWriter, stop: _Stop, summary: Summary
+) -> None:
+    outcome = await runner.run(plan.make_request(item))
+    reply, error = outcome.reply, outcome.error
+    if error is not None and _is_fatal(error, plan.model):
+        if summary.fatal is None:
+            summary.fatal = error
+        stop.soft.set()
+    if reply is None:
+        writer.add(make_result(item, model=plan.model, latency_ms=outcome.latency_ms, error=error))
+        return
+    if plan.store is not None:
+        _save(plan.store, item, plan.model, reply)
+    writer.add(
+        make_result(
+            item,
+            model=reply.model,
+            answer=reply.content,
+            finish_reason=reply.finish_reason,
+            usage=reply.usage,
+            latency_ms=outcome.latency_ms,
+        )
+    )
+
+
+def _is_fatal(error: DialError, model: str) -> bool:
+    """Errors every other item would meet too: a refused key, an unknown deployment."""
+    return (isinstance(error, AuthError) and error.status == 401) or (
+        isinstance(error, NotFoundError) and repr(model) in error.message
+    )
+
+
+def _save(store: Store, item: Item, model: str, reply: Any) -> None:
+    """--save: each answered item becomes a conversation of its own."""
+    from dialcli.conversation import Conversation, Message, Role
+    from dialcli.templating import as_text
+
+    messages = item.messages or []
+    system = None
+    if messages and messages[0].get("role") == "system":
+        system = as_text(messages[0].get("content"))
+        messages = messages[1:]
+    conversation = Conversation(model=model, system=system, extra={"batch_item": item.id})
+    for message in messages:
+        role = message.get("role")
+        if role in ("user", "assistant"):
+            conversation.add(
+                Role(role),
+                as_text(message.get("content") or ""),
+                custom_content=message.get("custom_content"),
+            )
+    conversation.messages.append(
+        Message(
+            Role.ASSISTANT,
+            reply.content,
+            usage=reply.usage,
+            custom_content=reply.custom_content,
+            model=model,
+        )
+    )
+    store.create(conversation)
+
+
+async def _finish(tasks: set[asyncio.Task[None]], stop: _Stop) -> None:
+    """Wait for the items in flight; after a stop, only GRACE_SECONDS (or until a hard one)."""
+    if not tasks:
+        return
+    everything = asyncio.gather(*tasks)
+    waiters = {everything, asyncio.ensure_future(stop.soft.wait())}
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if everything not in done:
+        hard = asyncio.ensure_future(stop.hard.wait())
+        await asyncio.wait(
+            {everything, hard}, timeout=GRACE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
+        hard.cancel()
+    for waiter in waiters:
+        if waiter is not everything:
+            waiter.cancel()
+    if not everything.done():
+        for task in list(tasks):
+            task.cancel()
+    with suppress(asyncio.CancelledError):
+        await asyncio.gather(everything, return_exceptions=True)
+    if not everything.cancelled() and everything.exception() is not None:
+        raise everything.exception()  # type: ignore[misc]  # a bug: not swallowed
+
+
+async def _unless_stopped(awaitable: Any, stop: _Stop) -> Any:
+    """``awaitable``'s result, or None if a stop came first."""
+    work = asyncio.ensure_future(awaitable)
+    halt = asyncio.ensure_future(stop.soft.wait())
+    await asyncio.wait({work, halt}, return_when=asyncio.FIRST_COMPLETED)
+    halt.cancel()
+    if work.done():
+        return work.result()
+    work.cancel()
+    return None
+
+
+async def _tick(progress: Progress) -> None:
+    while True:
+        progress.draw()
+        await asyncio.sleep(PROGRESS_EVERY)
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: _Stop) -> list[tuple[int, Any]]:
+    """Ctrl-C and SIGTERM as stop requests (the main thread only: signals arrive there).
+
+    Returns the handlers they replace, to be put back when the batch is over.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    installed = []
+    for sig, handler in ((signal.SIGINT, stop.interrupt), (signal.SIGTERM, stop.terminate)):
+        installed.append((sig, signal.getsignal(sig)))
+        loop.add_signal_handler(sig, handler)
+    return installed

@@ -1,0 +1,192 @@
+"""The raw backend's async twin: ``httpx.AsyncClient`` and our SSE decoder.
+
+Same URL, headers, body, chunk parsing and error wording as ``backends/raw.py``
+(shared through ``backends/replies.py`` and ``backends/transport.py``); one attempt
+per call, the ``Runner`` retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from dialcli import __version__
+from dialcli.backends.base import ChatRequest, Delta, Reply
+from dialcli.backends.replies import (
+    delta_from_chunk,
+    error_message_from_body,
+    http_error,
+    reply_from_completion,
+    stream_error,
+    tls_error,
+)
+from dialcli.backends.retry import ConnectFailed, parse_retry_after
+from dialcli.backends.transport import (
+    MAX_ERROR_BODY,
+    is_tls_failure,
+    needs_tls,
+    reason,
+    timeout_error,
+)
+from dialcli.config import Settings
+from dialcli.debuglog import NO_LOG, DebugLog
+from dialcli.engine.base import AsyncBackend
+from dialcli.errors import IncompleteAnswerError, NetworkError, ServerError
+from dialcli.sse import SSEDecoder
+
+
+class AsyncRawBackend(AsyncBackend):
+    name = "raw"
+
+    def __init__(self, settings: Settings, log: DebugLog = NO_LOG, *, connections: int = 8) -> None:
+        self._settings = settings
+        self._log = log
+        version = settings.api_version
+        self._params = {"api-version": version} if version else {}
+        self._client = httpx.AsyncClient(
+            base_url=settings.url,
+            headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
+            verify=needs_tls(settings.url),
+            timeout=httpx.Timeout(
+                connect=settings.connect_timeout,
+                read=settings.read_timeout,
+                write=settings.read_timeout,
+                pool=None,  # waiting for a free connection is the Pacer's business
+            ),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _chat_request(self, request: ChatRequest, *, stream: bool) -> httpx.Request:
+        # A deployment id may contain '/', e.g. applications/public/gpt-4o.
+        url = f"/openai/deployments/{quote(request.model, safe='/')}/chat/completions"
+        return self._client.build_request(
+            "POST",
+            url,
+            params=self._params,
+            content=orjson.dumps(request.body(stream=stream)),
+            headers={"Content-Type": "application/json"},
+        )
+
+    async def _open(self, request: httpx.Request, model: str) -> httpx.Response:
+        """Send, and return a 2xx response with its body unread; errors mapped."""
+        self._log.request(request)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as err:
+            raise timeout_error(err, self._settings) from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
+            if is_tls_failure(err):
+                raise tls_error(self._settings.url, reason(err)) from None
+            raise ConnectFailed(
+                f"cannot reach DIAL at {self._settings.url}: {reason(err)}"
+            ) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"network error: {reason(err)}") from None
+        if self._log.enabled:
+            self._log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
+            self._log.headers("<", response.headers.multi_items())
+        if response.is_success:
+            return response
+        try:
+            body = await _read_limited(response)
+        finally:
+            await response.aclose()
+        raise http_error(
+            response.status_code,
+            error_message_from_body(body, response.headers.get("content-type", "")),
+            model=model,
+            retry_after=parse_retry_after(dict(response.headers)),
+        )
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        response = await self._open(self._chat_request(request, stream=True), request.model)
+        try:
+            content_type = response.headers.get("content-type", "")
+            if not content_type.startswith("text/event-stream"):
+                body = await _read_limited(response)
+                raise ServerError(
+                    f"expected an event stream, got {content_type or 'no content type'}: "
+                    f"{error_message_from_body(body, content_type) or 'empty body'}"
+                )
+            async for delta in self._decode(response):
+                yield delta
+        finally:
+            await response.aclose()
+
+    async def _decode(self, response: httpx.Response) -> AsyncIterator[Delta]:
+        decoder = SSEDecoder()
+        finished = False
+        try:
+            async for chunk in response.aiter_bytes():
+                for data in decoder.feed_data(chunk):
+                    if self._log.enabled:
+                        self._log(f"< data: {data.decode('utf-8', 'replace')}", timed=True)
+                    if data == b"[DONE]":
+                        return  # as the sync raw backend: [DONE] ends the answer
+                    delta = _delta(data)
+                    if delta is not None:
+                        finished = finished or delta.finish_reason is not None
+                        yield delta
+        except httpx.TimeoutException as err:
+            raise timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
+        if not finished:
+            raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+    async def acomplete(self, request: ChatRequest) -> Reply:
+        response = await self._open(self._chat_request(request, stream=False), request.model)
+        try:
+            body = await response.aread()
+        except httpx.TimeoutException as err:
+            raise timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
+        finally:
+            await response.aclose()
+        if self._log.enabled:
+            self._log(f"< {body.decode('utf-8', 'replace')}", timed=True)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            shown = error_message_from_body(body, response.headers.get("content-type", ""))
+            raise ServerError(
+                f"expected JSON from the server, got {shown or 'empty body'}"
+            ) from None
+        if not isinstance(data, dict):
+            raise ServerError("unexpected reply from the server: not a JSON object")
+        return reply_from_completion(data, request.model)
+
+
+def _delta(data: bytes) -> Delta | None:
+    """One event's data as a Delta (None if it carries nothing); errors raised."""
+    try:
+        parsed: Any = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        shown = data.decode("utf-8", "replace")[:80]
+        raise ServerError(f"malformed chunk in the event stream: {shown!r}")
+    if parsed.get("error") is not None:
+        raise stream_error(parsed["error"])
+    return delta_from_chunk(parsed)
+
+
+async def _read_limited(response: httpx.Response) -> bytes:
+    """An error body, read only up to a size worth showing."""
+    body = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= MAX_ERROR_BODY:
+                break
+    except httpx.TransportError:
+        pass
+    return body
