@@ -7,12 +7,10 @@ given; nothing here talks to DIAL.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 import orjson
 
@@ -51,9 +49,9 @@ def detect_format(name: str | None, first_line: bytes) -> str:
     return "jsonl" if first_line.lstrip().startswith(b"{") else "csv"
 
 
-def read_items(stream: BinaryIO, fmt: str, recipe: Recipe) -> Iterator[Item]:
-    """The items of ``stream`` (``fmt`` one of FORMATS), read lazily, one at a time."""
-    rows = _csv_rows(stream) if fmt == "csv" else _line_rows(stream, fmt)
+def read_items(lines: Iterable[bytes], fmt: str, recipe: Recipe) -> Iterator[Item]:
+    """The items in ``lines`` (``fmt`` one of FORMATS), read lazily, one at a time."""
+    rows = _csv_rows(lines) if fmt == "csv" else _line_rows(lines, fmt)
     for seq, (line_no, fields, error) in enumerate(rows):
         item_id = fields.get("id")
         item = Item(seq, line_no if item_id is None else item_id, fields)
@@ -102,9 +100,9 @@ def _checked_messages(value: Any) -> list[dict[str, Any]]:
 Row = tuple[int, dict[str, Any], "str | None"]
 
 
-def _line_rows(stream: BinaryIO, fmt: str) -> Iterator[Row]:
+def _line_rows(lines: Iterable[bytes], fmt: str) -> Iterator[Row]:
     """JSON Lines or plain lines; blank lines are skipped (ids stay line numbers)."""
-    for line_no, raw in enumerate(stream, start=1):
+    for line_no, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -125,11 +123,9 @@ def _line_rows(stream: BinaryIO, fmt: str) -> Iterator[Row]:
         yield line_no, data, None
 
 
-def _csv_rows(stream: BinaryIO) -> Iterator[Row]:
+def _csv_rows(lines: Iterable[bytes]) -> Iterator[Row]:
     """CSV with a header; each row's id is its line number (the header is line 1)."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    text = _strip_bom(text)
-    reader = csv.reader(text)
+    reader = csv.reader(_decoded(lines))
     try:
         header = next(reader)
     except StopIteration:
@@ -156,12 +152,12 @@ def _csv_rows(stream: BinaryIO) -> Iterator[Row]:
         yield start, fields, error
 
 
-def _strip_bom(text: Iterable[str]) -> Iterator[str]:
-    """Spreadsheets often save UTF-8 CSV with a BOM; it must not stick to the first name."""
+def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
+    """UTF-8 text lines; spreadsheets often save a BOM, which must not stick to a name."""
     first = True
-    for chunk in text:
+    for line in lines:
+        text = line.decode("utf-8", "replace")
         if first:
             first = False
-            if chunk.startswith(codecs.BOM_UTF8.decode()):
-                chunk = chunk[1:]
-        yield chunk
+            text = text.removeprefix("\ufeff")
+        yield text

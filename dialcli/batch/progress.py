@@ -7,7 +7,7 @@ from typing import TextIO
 
 
 class Progress:
-    """Redrawn in place with a carriage return; ``clear`` leaves the line empty."""
+    """Redrawn in place with a carriage return; ``finish`` leaves the last one."""
 
     def __init__(self, stream: TextIO, total: int | None = None) -> None:
         self._stream = stream
@@ -31,11 +31,11 @@ class Progress:
         self._stream.flush()
         self._shown = True
 
-    def clear(self) -> None:
-        if self._shown:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-            self._shown = False
+    def finish(self) -> None:
+        """The last state stays on screen as the batch's summary."""
+        self.draw()
+        self._stream.write("\n")
+        self._stream.flush()
 
 
 def _duration(seconds: float) -> str:

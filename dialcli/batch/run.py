@@ -20,6 +20,7 @@ from dialcli.batch.feed import ItemFeed
 from dialcli.batch.items import Item
 from dialcli.batch.progress import Progress
 from dialcli.batch.results import Result, ResultWriter, id_key, make_result
+from dialcli.engine.pacing import Pacer, Stopped
 from dialcli.errors import AuthError, DialError, NotFoundError
 
 if TYPE_CHECKING:
@@ -70,22 +71,27 @@ class Summary:
 class _Stop:
     """Ctrl-C once: stop sending, let answers finish; twice (or SIGTERM): now."""
 
-    def __init__(self) -> None:
+    def __init__(self, summary: Summary, pacer: Pacer) -> None:
         self.soft = asyncio.Event()
         self.hard = asyncio.Event()
-        self.summary: Summary | None = None
+        self.summary = summary
+        self._pacer = pacer
+
+    def stop_sending(self) -> None:
+        """No new request leaves; answers in flight go on."""
+        if not self.soft.is_set():
+            self.soft.set()
+            self._pacer.close()
 
     def interrupt(self) -> None:
-        if self.summary is not None:
-            self.summary.interrupted = True
+        self.summary.interrupted = True
         if self.soft.is_set():
             self.hard.set()
-        self.soft.set()
+        self.stop_sending()
 
     def terminate(self) -> None:
-        if self.summary is not None:
-            self.summary.terminated = True
-        self.soft.set()
+        self.summary.terminated = True
+        self.stop_sending()
         self.hard.set()
 
 
@@ -96,15 +102,13 @@ def run_items(plan: Plan, items: Iterator[Item]) -> Summary:
 
 async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
     from dialcli.backends.retry import RetryPolicy
-    from dialcli.engine.pacing import Pacer
     from dialcli.engine.runner import Runner
 
     summary = Summary()
-    stop = _Stop()
-    stop.summary = summary
+    pacer = Pacer(plan.jobs, plan.rpm)
+    stop = _Stop(summary, pacer)
     loop = asyncio.get_running_loop()
     installed = _install_signals(loop, stop)
-    pacer = Pacer(plan.jobs, plan.rpm)
     backend = plan.make_backend(plan.jobs)
     # Ordered output holds early finishers; this bounds how far ahead items may start.
     window = asyncio.Semaphore(max(1024, plan.jobs * 16))
@@ -133,7 +137,7 @@ async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
         if ticker is not None:
             ticker.cancel()
         if progress is not None:
-            progress.clear()
+            progress.finish()
         for sig, previous in installed:
             loop.remove_signal_handler(sig)
             signal.signal(sig, previous)
@@ -177,12 +181,15 @@ async def _produce(
 async def _one(
     plan: Plan, runner: Runner, item: Item, writer: ResultWriter, stop: _Stop, summary: Summary
 ) -> None:
-    outcome = await runner.run(plan.make_request(item))
+    try:
+        outcome = await runner.run(plan.make_request(item))
+    except Stopped:
+        return  # never sent (or not again): it runs on --resume
     reply, error = outcome.reply, outcome.error
     if error is not None and _is_fatal(error, plan.model):
         if summary.fatal is None:
             summary.fatal = error
-        stop.soft.set()
+        stop.stop_sending()
     if reply is None:
         writer.add(make_result(item, model=plan.model, latency_ms=outcome.latency_ms, error=error))
         return

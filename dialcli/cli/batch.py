@@ -321,7 +321,7 @@ def _run(
 
 
 def _conclude(summary: Summary) -> None:
-    from dialcli.errors import ServerError
+    from dialcli.errors import Interrupted, ServerError
     from dialcli.exchange import Terminated
 
     if summary.fatal is not None:
@@ -329,6 +329,6 @@ def _conclude(summary: Summary) -> None:
     if summary.terminated:
         raise Terminated
     if summary.interrupted:
-        raise KeyboardInterrupt
+        raise Interrupted("interrupted")
     if summary.failed:
         raise ServerError(f"{summary.failed} of {summary.written} items failed")

@@ -20,6 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
+class Stopped(Exception):
+    """The pacer was closed: nothing more is sent (Ctrl-C, or an error that ends all)."""
+
+
 @dataclass
 class Ticket:
     """One request's permission to be in flight."""
@@ -49,6 +53,7 @@ class Pacer:
         self._max_wait = max_wait
         self._clock = clock
         self._changed = asyncio.Condition()
+        self.closed = False
 
     def _limit(self) -> int:
         return max(1, int(self.allowance))
@@ -57,6 +62,8 @@ class Pacer:
         """Wait for a free slot and for the time to send; count the request in flight."""
         async with self._changed:
             while True:
+                if self.closed:
+                    raise Stopped
                 now = self._clock()
                 if self.in_flight >= self._limit():
                     await self._changed.wait()
@@ -71,6 +78,15 @@ class Pacer:
             if self._interval:
                 self._next_start = max(now, self._next_start) + self._interval
             return Ticket(started=now, allowance=self._limit())
+
+    def close(self) -> None:
+        """Send nothing more: every waiting and later ``acquire`` raises ``Stopped``."""
+        self.closed = True
+        asyncio.get_running_loop().create_task(self._wake())
+
+    async def _wake(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     async def release(self, ticket: Ticket, *, ok: bool) -> None:
         """The request is over; an answer (``ok``) lets the pace rise again."""
