@@ -12,7 +12,6 @@ import asyncio
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -247,27 +246,30 @@ def _save(store: Store, item: Item, model: str, reply: Any) -> None:
 
 async def _finish(tasks: set[asyncio.Task[None]], stop: _Stop) -> None:
     """Wait for the items in flight; after a stop, only GRACE_SECONDS (or until a hard one)."""
-    if not tasks:
-        return
-    everything = asyncio.gather(*tasks)
-    waiters = {everything, asyncio.ensure_future(stop.soft.wait())}
-    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    if everything not in done:
-        hard = asyncio.ensure_future(stop.hard.wait())
-        await asyncio.wait(
-            {everything, hard}, timeout=GRACE_SECONDS, return_when=asyncio.FIRST_COMPLETED
-        )
-        hard.cancel()
-    for waiter in waiters:
-        if waiter is not everything:
-            waiter.cancel()
-    if not everything.done():
-        for task in list(tasks):
-            task.cancel()
-    with suppress(asyncio.CancelledError):
-        await asyncio.gather(everything, return_exceptions=True)
-    if not everything.cancelled() and everything.exception() is not None:
-        raise everything.exception()  # type: ignore[misc]  # a bug: not swallowed
+    started = set(tasks)
+    if started:
+        # return_exceptions: a cancelled item must not cancel the wait for the others.
+        everything = asyncio.gather(*started, return_exceptions=True)
+        if not await _first(everything, stop.soft, None):
+            await _first(everything, stop.hard, GRACE_SECONDS)
+        for task in started:
+            task.cancel()  # those still running after the grace (a no-op for the rest)
+        await everything
+    for task in started:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]  # a bug: never swallowed
+
+
+async def _first(work: asyncio.Future[Any], event: asyncio.Event, timeout: float | None) -> bool:
+    """Wait for ``work`` unless ``event`` comes first (or the timeout); True if it is done."""
+    if work.done():
+        return True
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({work, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    return work.done()
 
 
 async def _unless_stopped(awaitable: Any, stop: _Stop) -> Any:
