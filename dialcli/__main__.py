@@ -13,7 +13,7 @@ EXIT_SIGTERM = 143
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from dialcli.exchange import Terminated
+    from dialcli.turn import Terminated
 
     raise Terminated
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    from dialcli.exchange import AnswerInterrupted, Terminated
+    from dialcli.turn import AnswerInterrupted, Terminated
 
     try:
         return _run(argv, streams)
