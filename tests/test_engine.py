@@ -12,7 +12,7 @@ from dialcli.config import Settings
 from dialcli.engine import get_async_backend
 from dialcli.engine.base import collect
 from dialcli.errors import DialError
-from dialcli.exchange import run_turn
+from dialcli.turn import run_turn
 
 
 def settings(emulator, backend_name: str) -> Settings:

@@ -322,7 +322,7 @@ def _run(
 
 def _conclude(summary: Summary) -> None:
     from dialcli.errors import Interrupted, ServerError
-    from dialcli.exchange import Terminated
+    from dialcli.turn import Terminated
 
     if summary.fatal is not None:
         raise summary.fatal

@@ -8,7 +8,6 @@ per call, the ``Runner`` retries.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -17,11 +16,12 @@ import orjson
 from dialcli import __version__
 from dialcli.backends.base import ChatRequest, Delta, Reply
 from dialcli.backends.replies import (
-    delta_from_chunk,
+    ChunkParser,
     error_message_from_body,
     http_error,
+    not_an_event_stream,
+    not_json,
     reply_from_completion,
-    stream_error,
     tls_error,
 )
 from dialcli.backends.retry import ConnectFailed, parse_retry_after
@@ -35,7 +35,7 @@ from dialcli.backends.transport import (
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.engine.base import AsyncBackend
-from dialcli.errors import IncompleteAnswerError, NetworkError, ServerError
+from dialcli.errors import NetworkError, ServerError
 from dialcli.sse import SSEDecoder
 
 
@@ -110,36 +110,31 @@ class AsyncRawBackend(AsyncBackend):
         try:
             content_type = response.headers.get("content-type", "")
             if not content_type.startswith("text/event-stream"):
-                body = await _read_limited(response)
-                raise ServerError(
-                    f"expected an event stream, got {content_type or 'no content type'}: "
-                    f"{error_message_from_body(body, content_type) or 'empty body'}"
-                )
+                raise not_an_event_stream(content_type, await _read_limited(response))
             async for delta in self._decode(response):
                 yield delta
         finally:
             await response.aclose()
 
     async def _decode(self, response: httpx.Response) -> AsyncIterator[Delta]:
+        """The sync backends' chunk parser (``replies.ChunkParser``), fed per read."""
         decoder = SSEDecoder()
-        finished = False
+        parser = ChunkParser()
         try:
             async for chunk in response.aiter_bytes():
-                for data in decoder.feed_data(chunk):
-                    if self._log.enabled:
+                payloads = decoder.feed_data(chunk)
+                if self._log.enabled:
+                    for data in payloads:
                         self._log(f"< data: {data.decode('utf-8', 'replace')}", timed=True)
-                    if data == b"[DONE]":
-                        return  # as the sync raw backend: [DONE] ends the answer
-                    delta = _delta(data)
-                    if delta is not None:
-                        finished = finished or delta.finish_reason is not None
-                        yield delta
+                for delta in parser.feed(payloads):
+                    yield delta
+                if parser.done:
+                    return
         except httpx.TimeoutException as err:
             raise timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
             raise NetworkError(f"connection dropped: {reason(err)}") from None
-        if not finished:
-            raise IncompleteAnswerError("the stream ended before the answer was finished")
+        parser.end()
 
     async def acomplete(self, request: ChatRequest) -> Reply:
         response = await self._open(self._chat_request(request, stream=False), request.model)
@@ -156,27 +151,10 @@ class AsyncRawBackend(AsyncBackend):
         try:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            shown = error_message_from_body(body, response.headers.get("content-type", ""))
-            raise ServerError(
-                f"expected JSON from the server, got {shown or 'empty body'}"
-            ) from None
+            raise not_json(body, response.headers.get("content-type", "")) from None
         if not isinstance(data, dict):
             raise ServerError("unexpected reply from the server: not a JSON object")
         return reply_from_completion(data, request.model)
-
-
-def _delta(data: bytes) -> Delta | None:
-    """One event's data as a Delta (None if it carries nothing); errors raised."""
-    try:
-        parsed: Any = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict):
-        shown = data.decode("utf-8", "replace")[:80]
-        raise ServerError(f"malformed chunk in the event stream: {shown!r}")
-    if parsed.get("error") is not None:
-        raise stream_error(parsed["error"])
-    return delta_from_chunk(parsed)
 
 
 async def _read_limited(response: httpx.Response) -> bytes:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import orjson
 from aidial_client import AsyncDial
 
 # AsyncHTTPClient is the only way to hand AsyncDial an httpx.AsyncClient of our own
@@ -26,8 +27,8 @@ from openai import Omit
 from dialcli import __version__
 from dialcli.backends.base import ChatRequest, Delta, Reply
 from dialcli.backends.replies import (
-    delta_from_chunk,
-    error_message_from_body,
+    ChunkParser,
+    not_an_event_stream,
     reply_from_completion,
 )
 from dialcli.backends.sdk import _plain
@@ -36,7 +37,7 @@ from dialcli.backends.transport import needs_tls
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.engine.base import AsyncBackend
-from dialcli.errors import DialError, IncompleteAnswerError, ServerError
+from dialcli.errors import DialError, ServerError
 
 _USER_AGENT = f"dial/{__version__}"
 _OPENAI_EXTRA_HEADERS = ("x-stainless-retry-count", "x-stainless-read-timeout")
@@ -153,10 +154,7 @@ class AsyncSdkBackend(AsyncBackend):
             if response is not None and not _is_event_stream(response):
                 await response.aread()
                 content_type = response.headers.get("content-type", "")
-                shown = error_message_from_body(response.content, content_type) or "empty body"
-                raise ServerError(
-                    f"expected an event stream, got {content_type or 'no content type'}: {shown}"
-                )
+                raise not_an_event_stream(content_type, response.content)
             async for delta in self._decode(chunks, request.model):
                 yield delta
         finally:
@@ -167,22 +165,22 @@ class AsyncSdkBackend(AsyncBackend):
                 await response.aclose()
 
     async def _decode(self, chunks: Any, model: str) -> AsyncIterator[Delta]:
-        finished = False
+        """The sync backends' chunk parser (``replies.ChunkParser``), fed per chunk."""
+        parser = ChunkParser()
         iterator = chunks.__aiter__()
-        while True:
+        while not parser.done:
             try:
                 chunk = await iterator.__anext__()
             except StopAsyncIteration:
                 break
             except Exception as err:  # see _open
                 raise self._error(err, model, started=True) from None
-            delta = delta_from_chunk(_plain(chunk))
-            if delta is not None:
-                finished = finished or delta.finish_reason is not None
+            data = _plain(chunk)
+            if self._log.enabled:
+                self._log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
+            for delta in parser.feed([data]):
                 yield delta
-        # openai's stream ends quietly at EOF whether or not [DONE] came.
-        if not finished:
-            raise IncompleteAnswerError("the stream ended before the answer was finished")
+        parser.end()
 
     async def acomplete(self, request: ChatRequest) -> Reply:
         completion, response = await self._open(request, stream=False)
