@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -72,7 +73,7 @@ def test_rpm_spaces_the_starts():
             ticket = await pacer.acquire()
             starts.append(ticket.started)
             await pacer.release(ticket, ok=True)
-        return [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(starts)]
 
     assert all(gap >= 0.05 - 1e-3 for gap in run(scenario()))
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings
+from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 from dialcli.turn import TurnOptions
 
@@ -28,7 +29,20 @@ Examples:
   git diff | dial ask "write a commit message" -m gpt-4o
   cat app.py | dial ask "find the bug" --json | jq -r .content
   dial ask -c "and now in French"
+  dial ask -m gpt-4o -m claude -m gemini "one prompt, three models"
 """
+
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Deployment (or alias) to use. Default: DIAL_MODEL. Repeat it to ask several "
+        "models at once.",
+        metavar="NAME",
+        autocompletion=complete.model_names,
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,7 @@ class AskOptions:
     save: bool = True
     attach: tuple[str, ...] = ()
     turn: TurnOptions = field(default_factory=TurnOptions)
+    also: tuple[str, ...] = ()  # more models to ask at once (several -m)
 
 
 def ask_command(
@@ -54,7 +69,7 @@ def ask_command(
             help="The question; '-' reads it from stdin.", show_default=False, metavar="PROMPT"
         ),
     ] = None,
-    model: options.Model = None,
+    model: Models = None,
     system: Annotated[
         str | None,
         typer.Option(
@@ -93,6 +108,11 @@ def ask_command(
 ) -> None:
     io: IOStreams = ctx.obj
     continue_id = options.continuation(continue_last, cid, "--cid", system=system, no_save=no_save)
+    models = model or []
+    if len(models) > 1 and continue_id:
+        raise UsageError(
+            "several -m start new conversations; 'dial ask -c' afterwards continues the first"
+        )
     settings = options.resolve(backend, verbose, retries, timeout)
     from dialcli.backends import get_backend
 
@@ -101,7 +121,10 @@ def ask_command(
         settings=settings,
         make_backend=lambda: get_backend(settings, io),
         prompt=prompt,
-        model=settings.resolve_model(model) if model or not continue_id else "",
+        model=settings.resolve_model(models[0] if models else None)
+        if models or not continue_id
+        else "",
+        also=tuple(settings.resolve_model(name) for name in models[1:]),
         system=system if system is not None else settings.system,
         as_json=as_json,
         continue_id=continue_id,
@@ -120,6 +143,11 @@ def ask_command(
 
 
 def run_ask(opts: AskOptions) -> None:
+    if opts.also:
+        from dialcli.cli.ask_many import run_ask_many
+
+        run_ask_many(opts)
+        return
     from dialcli.conversation import Message, Role
     from dialcli.output import AnswerWriter
     from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
