@@ -102,6 +102,13 @@ def test_format_text_prints_only_the_answers_with_blank_lines_between(backend_na
     assert (result.code, result.stdout, result.stderr) == (0, "one\n\ntwo\n", "")
 
 
+def test_format_text_reports_failed_items_on_stderr(backend_name):
+    stdin = '{"prompt": "a"}\n[1]\n{"prompt": "c"}\n'
+    result = batch(backend_name, "-m", "echo", "--format", "text", stdin=stdin)
+    assert (result.code, result.stdout) == (1, "a\n\nc\n")
+    assert result.stderr == ("dial: item 2: line 2: not a JSON object\ndial: 1 of 3 items failed\n")
+
+
 def test_429_slows_the_whole_batch_and_every_item_gets_its_answer(backend_name, emulator):
     # "limited" takes 4 at once and refuses the rest with 429 + Retry-After.
     load_counts(emulator, reset=True)
@@ -269,8 +276,12 @@ def test_ctrl_c_lets_answers_in_flight_finish_then_exits_130(backend_name, dial_
 
 def test_a_second_ctrl_c_stops_at_once_without_waiting_for_answers(backend_name, dial_env):
     items = "".join(json.dumps({"prompt": words(60)}) + "\n" for _ in range(4))
-    process = start(dial_env, backend_name, "-m", "slow", "-j", "2", stdin=items)
-    time.sleep(1.5)  # a pause for the requests to be under way, not a measurement
+    process = start(dial_env, backend_name, "-v", "-m", "slow", "-j", "2", stdin=items)
+    sent = 0
+    while sent < 2:  # -v logs each request as it leaves: both are under way
+        line = process.stderr.readline()
+        assert line, "dial ended before sending"
+        sent += line.startswith(b"dial: debug: > POST")
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)  # two signals sent at once may arrive as one
     process.send_signal(signal.SIGINT)

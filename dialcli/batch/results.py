@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
@@ -75,8 +75,10 @@ class ResultWriter:
         text: bool,
         ordered: bool,
         on_written: Callable[[Result], None],
+        errors: TextIO | None = None,
     ) -> None:
         self._out = out
+        self._errors = errors  # text output has no room for errors: they go here
         self._text = text
         self._ordered = ordered
         self._on_written = on_written
@@ -115,6 +117,9 @@ class ResultWriter:
 
     def _write(self, result: Result) -> None:
         if self._text:
+            if result.error is not None and self._errors is not None:
+                self._errors.write(f"dial: item {result.item.id}: {result.error}\n")
+                self._errors.flush()
             if result.answer is not None:
                 prefix = b"\n" if self._answers else b""
                 self._answers += 1

@@ -121,7 +121,13 @@ async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
             progress.done += 1
             progress.failed += result.error is not None
 
-    writer = ResultWriter(plan.out, text=plan.text, ordered=plan.ordered, on_written=written)
+    writer = ResultWriter(
+        plan.out,
+        text=plan.text,
+        ordered=plan.ordered,
+        on_written=written,
+        errors=plan.io.stderr,
+    )
     runner = Runner(backend, pacer, RetryPolicy(retries=plan.retries), stream=plan.stream)
     feed = ItemFeed(items, loop)
     tasks: set[asyncio.Task[None]] = set()
@@ -143,6 +149,12 @@ async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
         await backend.aclose()
     summary.peak_in_flight = pacer.peak
     summary.throttled = pacer.throttled
+    if plan.verbose:
+        plan.io.err(
+            f"dial: debug: batch: {summary.written} written, {summary.failed} failed, "
+            f"{summary.skipped} skipped; at most {pacer.peak} in flight, "
+            f"{pacer.throttled} answered 429"
+        )
     return summary
 
 

@@ -316,6 +316,7 @@ def _run(
         progress=_shows_progress(opts),
         total=total,
         stream=opts.stream,
+        verbose=settings.verbose,
     )
     return run_items(plan, items)
 
