@@ -25,11 +25,10 @@ a blank line, then PROMPT. Use '-' to read the prompt from stdin only.
 
 \b
 Examples:
-  dial ask "What is DIAL?"
+  dial ask "What is DIAL?" -m gpt-4o -m claude     # two models at once
   git diff | dial ask "write a commit message" -m gpt-4o
   cat app.py | dial ask "find the bug" --json | jq -r .content
   dial ask -c "and now in French"
-  dial ask -m gpt-4o -m claude -m gemini "one prompt, three models"
 """
 
 Models = Annotated[
