@@ -65,6 +65,33 @@ def test_a_result_is_the_items_fields_plus_the_answer(backend_name):
     }
 
 
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
+def test_request_options_apply_to_every_item(backend_name, stream):
+    args = ["-m", "inspect", "-s", "be brief", "-t", "0.5", "--max-tokens", "7"]
+    args += ["--config-json", '{"style": "shout"}', "--lines", *([] if stream else ["--no-stream"])]
+    result = batch(backend_name, *args, stdin="one\ntwo\n")
+    assert result.code == 0, result.stderr
+    for record, text in zip(records(result.stdout), ["one", "two"], strict=True):
+        sent = json.loads(record["answer"])
+        assert sent["messages"] == [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": text},
+        ]
+        assert (sent["temperature"], sent["max_tokens"], sent["stream"]) == (0.5, 7, stream)
+        assert sent["custom_fields"] == {"configuration": {"style": "shout"}}
+
+
+def test_an_attachment_is_uploaded_once_and_sent_with_every_item(backend_name, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("attached text")
+    args = ["--lines", "-m", "attachments-echo", "-a", str(note)]
+    result = batch(backend_name, *args, stdin="a\nb\n")
+    assert result.code == 0, result.stderr
+    answers = [r["answer"] for r in records(result.stdout)]
+    assert answers[0] == answers[1]
+    assert answers[0].startswith("received 1 attachment(s):\n- note.txt (text/plain): url files/")
+
+
 def test_bad_input_lines_are_their_items_errors_and_the_batch_goes_on(backend_name):
     stdin = '{"text": "a"}\n{broken\n{"other": 1}\n{"text": "d"}\n'
     result = batch(backend_name, "-m", "echo", "-T", "{{text}}", stdin=stdin)
