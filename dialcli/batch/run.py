@@ -111,6 +111,9 @@ async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
     backend = plan.make_backend(plan.jobs)
     # Ordered output holds early finishers; this bounds how far ahead items may start.
     window = asyncio.Semaphore(max(1024, plan.jobs * 16))
+    # Tasks exist only for items about to be sent (or retried): a thousand tasks parked
+    # in the pacer would all wake at every answer.
+    launch = asyncio.Semaphore(plan.jobs)
     progress = Progress(plan.io.stderr, plan.total) if plan.progress else None
 
     def written(result: Result) -> None:
@@ -133,7 +136,7 @@ async def _run(plan: Plan, items: Iterator[Item]) -> Summary:
     tasks: set[asyncio.Task[None]] = set()
     ticker = asyncio.create_task(_tick(progress)) if progress is not None else None
     try:
-        await _produce(plan, feed, writer, window, stop, summary, tasks, runner)
+        await _produce(plan, feed, writer, (window, launch), stop, summary, tasks, runner)
         await _finish(tasks, stop)
         if stop.soft.is_set():
             writer.flush_held()
@@ -162,13 +165,14 @@ async def _produce(
     plan: Plan,
     feed: ItemFeed,
     writer: ResultWriter,
-    window: asyncio.Semaphore,
+    gates: tuple[asyncio.Semaphore, asyncio.Semaphore],
     stop: _Stop,
     summary: Summary,
     tasks: set[asyncio.Task[None]],
     runner: Runner,
 ) -> None:
-    """Start items until the input ends or a stop; never more than the window ahead."""
+    """Start items until the input ends or a stop; never more than the window ahead,
+    and never more tasks than ``-j``."""
     while not stop.soft.is_set():
         item = await (feed.next() if feed.ready() else _unless_stopped(feed.next(), stop))
         if item is None:
@@ -177,16 +181,17 @@ async def _produce(
             summary.skipped += 1
             writer.skip(item.seq)
             continue
-        if not window.locked():
-            await window.acquire()  # free: returns at once
-        elif not await _unless_stopped(window.acquire(), stop):
+        if not await _take(gates[0], stop):
             return
         if item.error is not None:
             writer.add(make_result(item, model=plan.model, error=item.error))
             continue
+        if not await _take(gates[1], stop):
+            return
         task = asyncio.create_task(_one(plan, runner, item, writer, stop, summary))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+        task.add_done_callback(lambda _: gates[1].release())
 
 
 async def _one(
@@ -282,6 +287,14 @@ async def _first(work: asyncio.Future[Any], event: asyncio.Event, timeout: float
     finally:
         waiter.cancel()
     return work.done()
+
+
+async def _take(gate: asyncio.Semaphore, stop: _Stop) -> bool:
+    """Acquire ``gate`` unless a stop comes first."""
+    if not gate.locked():
+        await gate.acquire()  # free: returns at once
+        return True
+    return bool(await _unless_stopped(gate.acquire(), stop))
 
 
 async def _unless_stopped(awaitable: Any, stop: _Stop) -> Any:
