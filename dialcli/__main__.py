@@ -86,11 +86,12 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         import traceback
 
         text = "".join(traceback.format_exception(err)) + line
-    key = os.environ.get("DIAL_API_KEY")
-    if key and len(key) >= 6:  # shorter is no secret worth mangling every line for
-        from dialcli.debuglog import redact
+    for name in ("DIAL_API_KEY", "DIAL_TOKEN"):
+        key = os.environ.get(name)
+        if key and len(key) >= 6:  # shorter is no secret worth mangling every line for
+            from dialcli.debuglog import redact
 
-        text = text.replace(key, redact(key))
+            text = text.replace(key, redact(key))
     streams.err(text)  # type: ignore[attr-defined]
 
 

@@ -12,13 +12,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers import as plain modules
 
 from faultserver import FaultServer
-from helpers import EMULATOR_KEY, RunningEmulator, start_emulator
+from helpers import EMULATOR_KEY, EMULATOR_TOKEN, RunningEmulator, start_emulator
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[RunningEmulator]:
-    """A running emulator (``.url``, ``.api_key``) shared by the whole session."""
-    running = start_emulator(EMULATOR_KEY)
+    """A running emulator (``.url``, ``.api_key``, ``.token``) shared by the whole session."""
+    running = start_emulator(EMULATOR_KEY, token=EMULATOR_TOKEN)
     try:
         yield running
     finally:

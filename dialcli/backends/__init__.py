@@ -18,10 +18,16 @@ def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
     from dialcli.debuglog import NO_LOG, DebugLog
 
-    # The key is needed now: a key from api_key_command is fetched here, once, and
-    # then redacted from the -v log like any other.
+    # The credential is needed now: a key or token from a command is fetched here, once,
+    # and then redacted from the -v log like any other.
+    both = settings.has_both_credentials
     settings = settings.with_key()
-    log = DebugLog(io.stderr, [settings.api_key or ""]) if settings.verbose and io else NO_LOG
+    log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
+    if both:
+        log(
+            "both a token and an API key are configured: sending the token (Authorization: "
+            "Bearer); DIAL refuses a request that carries both"
+        )
     if settings.backend == "raw":
         from dialcli.backends.raw import RawBackend
 

@@ -23,8 +23,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)"
     )
+    parser.add_argument("--api-key", default=None, help="accept this Api-Key (default: accept any)")
     parser.add_argument(
-        "--api-key", default=None, help="require this Api-Key header (default: accept any)"
+        "--token",
+        default=None,
+        help="accept this bearer token (Authorization: Bearer ...; default: accept any)",
     )
     parser.add_argument(
         "--latency",
@@ -42,7 +45,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def serve(
-    sock: socket.socket, url: str, api_key: str | None, load: LoadSettings | None = None
+    sock: socket.socket,
+    url: str,
+    api_key: str | None,
+    token: str | None,
+    load: LoadSettings | None = None,
 ) -> None:
     """Run uvicorn on ``sock``; print ``url`` once it accepts connections."""
     import uvicorn
@@ -50,7 +57,7 @@ async def serve(
     from dialcli.emulator.app import build_app
 
     config = uvicorn.Config(
-        build_app(api_key, load),
+        build_app(api_key, token, load),
         log_config=None,  # uvicorn's default config logs access lines to stdout
         log_level="warning",
         access_log=False,
@@ -86,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from dialcli.emulator.load import LoadSettings
 
     load = LoadSettings(latency=args.latency, limit=args.limit)
-    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, load))
+    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, args.token, load))
     return 0
 
 
