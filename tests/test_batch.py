@@ -92,6 +92,17 @@ def test_an_attachment_is_uploaded_once_and_sent_with_every_item(backend_name, t
     assert answers[0].startswith("received 1 attachment(s):\n- note.txt (text/plain): url files/")
 
 
+def test_a_bearer_token_is_sent_instead_of_the_key(backend_name, emulator, monkeypatch):
+    monkeypatch.delenv("DIAL_API_KEY")
+    monkeypatch.setenv("DIAL_TOKEN", emulator.token)
+    result = batch(backend_name, "--lines", "-m", "echo", stdin="with a token\n")
+    assert (result.code, result.stderr) == (0, "")
+    assert records(result.stdout)[0]["answer"] == "with a token"
+    monkeypatch.setenv("DIAL_TOKEN", "not-the-token")
+    refused = batch(backend_name, "--lines", "-m", "echo", stdin="x\n")
+    assert refused.code == 3  # 401 stops the batch: every item would meet it
+
+
 def test_bad_input_lines_are_their_items_errors_and_the_batch_goes_on(backend_name):
     stdin = '{"text": "a"}\n{broken\n{"other": 1}\n{"text": "d"}\n'
     result = batch(backend_name, "-m", "echo", "-T", "{{text}}", stdin=stdin)
@@ -283,19 +294,24 @@ def test_a_killed_batch_resumes_where_it_stopped(backend_name, dial_env, emulato
     assert load_counts(emulator)["latency"]["served"] <= 20 + 2
 
 
-def read_lines(process: subprocess.Popen[bytes], count: int) -> list[bytes]:
-    return [process.stdout.readline() for _ in range(count)]
+def wait_until_sent(process: subprocess.Popen[bytes], count: int) -> None:
+    """Read the -v log until ``count`` requests have left."""
+    sent = 0
+    while sent < count:
+        line = process.stderr.readline()
+        assert line, "dial ended before sending"
+        sent += line.startswith(b"dial: debug: > POST")
 
 
 def test_ctrl_c_lets_answers_in_flight_finish_then_exits_130(backend_name, dial_env):
     items = "".join(json.dumps({"prompt": words(20)}) + "\n" for _ in range(10))
-    process = start(dial_env, backend_name, "-m", "slow", "-j", "2", stdin=items)
-    seen = read_lines(process, 2)
+    process = start(dial_env, backend_name, "-v", "-m", "slow", "-j", "2", stdin=items)
+    wait_until_sent(process, 3)  # items 1 and 2 answered (or nearly), item 3 under way
     process.send_signal(signal.SIGINT)
-    rest, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=60)
     assert process.returncode == 130
     assert err.decode().endswith("dial: interrupted\n")
-    got = records((b"".join(seen) + rest).decode())
+    got = records(out.decode())
     assert 3 <= len(got) < 10  # what was in flight at Ctrl-C finished and was written
     assert [r["id"] for r in got] == list(range(1, len(got) + 1))
     assert all(r["error"] is None and r["answer"] == words(20) for r in got)
@@ -304,11 +320,7 @@ def test_ctrl_c_lets_answers_in_flight_finish_then_exits_130(backend_name, dial_
 def test_a_second_ctrl_c_stops_at_once_without_waiting_for_answers(backend_name, dial_env):
     items = "".join(json.dumps({"prompt": words(60)}) + "\n" for _ in range(4))
     process = start(dial_env, backend_name, "-v", "-m", "slow", "-j", "2", stdin=items)
-    sent = 0
-    while sent < 2:  # -v logs each request as it leaves: both are under way
-        line = process.stderr.readline()
-        assert line, "dial ended before sending"
-        sent += line.startswith(b"dial: debug: > POST")
+    wait_until_sent(process, 2)  # -v logs each request as it leaves: both are under way
     process.send_signal(signal.SIGINT)
     time.sleep(0.3)  # two signals sent at once may arrive as one
     process.send_signal(signal.SIGINT)

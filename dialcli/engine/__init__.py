@@ -28,8 +28,11 @@ def get_async_backend(
     """
     from dialcli.debuglog import NO_LOG, DebugLog
 
+    both = settings.has_both_credentials
     settings = settings.with_key()
-    log = DebugLog(io.stderr, [settings.api_key or ""]) if settings.verbose and io else NO_LOG
+    log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
+    if both:
+        log("both a token and an API key are configured: sending the token (Authorization: Bearer)")
     if settings.backend == "raw":
         from dialcli.engine.raw import AsyncRawBackend
 

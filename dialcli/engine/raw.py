@@ -49,7 +49,7 @@ class AsyncRawBackend(AsyncBackend):
         self._params = {"api-version": version} if version else {}
         self._client = httpx.AsyncClient(
             base_url=settings.url,
-            headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
+            headers=dict([settings.auth_header(), ("User-Agent", f"dial/{__version__}")]),
             verify=needs_tls(settings.url),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
@@ -90,8 +90,7 @@ class AsyncRawBackend(AsyncBackend):
         except httpx.TransportError as err:
             raise NetworkError(f"network error: {reason(err)}") from None
         if self._log.enabled:
-            self._log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
-            self._log.headers("<", response.headers.multi_items())
+            self._log.response(response)
         if response.is_success:
             return response
         try:

@@ -53,7 +53,9 @@ class AsyncSdkBackend(AsyncBackend):
     def __init__(self, settings: Settings, log: DebugLog = NO_LOG, *, connections: int = 8) -> None:
         self._settings = settings
         self._log = log
-        self._key = settings.require_key()
+        # One credential: a bearer token wins over the key (DIAL refuses both).
+        self._token = settings.token
+        self._key = None if self._token else settings.require_key()
         timeout = httpx.Timeout(
             connect=settings.connect_timeout,
             read=settings.read_timeout,
@@ -63,7 +65,7 @@ class AsyncSdkBackend(AsyncBackend):
         self._http = AsyncHTTPClient(
             base_url=settings.url,
             api_key=self._key,
-            bearer_token=None,
+            bearer_token=self._token,
             max_retries=0,
             timeout=timeout,
             internal_http_client=httpx.AsyncClient(
@@ -79,6 +81,7 @@ class AsyncSdkBackend(AsyncBackend):
         self._dial = AsyncDial(
             base_url=settings.url,
             api_key=self._key,
+            bearer_token=self._token,
             max_retries=0,
             timeout=timeout,
             api_version=settings.api_version,
@@ -105,9 +108,7 @@ class AsyncSdkBackend(AsyncBackend):
         seen = _RESPONSES.get()
         if seen is not None:
             seen.append(response)
-        if self._log.enabled:
-            self._log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
-            self._log.headers("<", response.headers.multi_items())
+        self._log.response(response)
         if _is_event_stream(response):
             return
         await response.aread()
@@ -116,10 +117,11 @@ class AsyncSdkBackend(AsyncBackend):
 
     def _error(self, err: Exception, model: str, *, started: bool) -> DialError:
         mapped = map_error(err, self._settings, model=model, started=started)
-        if len(self._key) >= 6 and self._key in mapped.message:
-            # A server may echo the key in its message; it must not reach the terminal.
-            mapped.message = mapped.message.replace(self._key, redact(self._key))
-            mapped.args = (mapped.message,)
+        for secret in (self._key, self._token):
+            if secret and len(secret) >= 6 and secret in mapped.message:
+                # A server may echo a secret in its message; it must not reach the terminal.
+                mapped.message = mapped.message.replace(secret, redact(secret))
+                mapped.args = (mapped.message,)
         return mapped
 
     async def _create(self, request: ChatRequest, *, stream: bool) -> Any:
