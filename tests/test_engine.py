@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -48,7 +49,9 @@ def sync_reply(config: Settings, req: ChatRequest, *, stream: bool = True):
 def test_an_answer_is_the_same_as_the_sync_backends(emulator, backend_name, stream):
     config = settings(emulator, backend_name)
     got = async_reply(config, request("echo"), stream=stream)
-    assert got == sync_reply(config, request("echo"), stream=stream)
+    expected = sync_reply(config, request("echo"), stream=stream)
+    assert got.response_id and expected.response_id  # one per completion: they differ
+    assert replace(got, response_id=None) == replace(expected, response_id=None)
     assert got.content == "one two 🎉 three" and got.finish_reason == "stop"
     assert got.usage["completion_tokens"] == 4
 
@@ -74,6 +77,17 @@ def test_errors_are_the_same_as_the_sync_backends(emulator, backend_name, model,
         expected.retry_after,
     )
     assert got.status == status
+
+
+def test_the_conversation_id_header_is_sent_like_the_sync_backends(emulator, backend_name):
+    config = settings(emulator, backend_name)
+    req = ChatRequest(
+        model="inspect", messages=[{"role": "user", "content": "x"}], conversation_id="c-42"
+    )
+    got = async_reply(config, req)
+    # inspect answers with the request as it arrived: the same from both sides.
+    assert got.content == sync_reply(config, req).content
+    assert '"x-conversation-id":"c-42"' in got.content
 
 
 def test_429_carries_retry_after(emulator, backend_name):

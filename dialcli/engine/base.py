@@ -62,6 +62,10 @@ async def collect(
                 reply.finish_reason = delta.finish_reason
             if delta.usage:
                 reply.usage = delta.usage
+            if delta.refusal:
+                reply.refusal = (reply.refusal or "") + delta.refusal
+            if delta.response_id:
+                reply.response_id = delta.response_id
     except DialError as err:
         if parts:
             err.message = f"answer incomplete: {err.message}"

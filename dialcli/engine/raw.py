@@ -71,7 +71,7 @@ class AsyncRawBackend(AsyncBackend):
             url,
             params=self._params,
             content=orjson.dumps(request.body(stream=stream)),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **request.headers()},
         )
 
     async def _open(self, request: httpx.Request, model: str) -> httpx.Response:

@@ -134,7 +134,7 @@ class AsyncSdkBackend(AsyncBackend):
             max_tokens=request.max_tokens,
             custom_fields=request.custom_fields or None,  # type: ignore[arg-type]
             extra_body={"model": Omit()},
-            extra_headers=self._headers,
+            extra_headers={**self._headers, **request.headers()},
         )
 
     async def _open(
