@@ -68,22 +68,29 @@ def lines(n: int) -> bytes:
 def part_jobs(env: dict[str, str], loop_items: int) -> None:
     items = lines(200)
     print("\n### 200 items, 0.5 s each, 8 at a time (ideal 12.5 s)\n")
-    print("| client | wall (s) | ÷ ideal | failed |")
-    print("| --- | ---: | ---: | ---: |")
+    # On a busy machine the emulator itself answers later than 0.5 s: "at the observed
+    # latency" is 200 / 8 x the mean latency_ms dial recorded, the best any client could do.
+    print("| client | wall (s) | ÷ ideal | mean latency (s) | ÷ ideal at that latency | failed |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for backend in ("raw", "sdk"):
         cmd = [DIAL, "batch", "--lines", "-m", "latency", "-j", "8", "--backend", backend]
         wall, _, out, _ = timed(cmd, env, items)
-        failed = sum(1 for r in map(json.loads, out.splitlines()) if r["error"])
-        print(f"| `dial batch -j 8` ({backend}) | {wall:.1f} | {wall / 12.5:.2f} | {failed} |")
+        results = [json.loads(line) for line in out.splitlines()]
+        failed = sum(1 for r in results if r["error"])
+        mean = statistics.mean(r["latency_ms"] or 0 for r in results) / 1000
+        print(
+            f"| `dial batch -j 8` ({backend}) | {wall:.1f} | {wall / 12.5:.2f} | {mean:.2f} "
+            f"| {wall / (200 / 8 * mean):.2f} | {failed} |"
+        )
     xargs = f"xargs -P 8 -I{{}} {DIAL} ask --no-save -m latency {{}} > /dev/null"
     wall, _, _, _ = timed(xargs, env, items)
-    print(f"| `xargs -P 8 dial ask` (raw) | {wall:.1f} | {wall / 12.5:.2f} | |")
-    loop = f'while read -r l; do {DIAL} ask --no-save -m latency "$l" > /dev/null; done'
+    print(f"| `xargs -P 8 dial ask` (raw) | {wall:.1f} | {wall / 12.5:.2f} | | | |")
+    loop = f'while read -r l; do {DIAL} ask --no-save -m latency "$l" < /dev/null > /dev/null; done'
     wall, _, _, _ = timed(loop, env, lines(loop_items))
     scaled = wall / loop_items * 200
     print(
         f"| shell loop of `dial ask` (raw; {loop_items} items, scaled to 200) "
-        f"| {scaled:.1f} | {scaled / 12.5:.2f} | |"
+        f"| {scaled:.1f} | {scaled / 12.5:.2f} | | | |"
     )
 
 

@@ -6,15 +6,17 @@ import os
 import signal
 import sys
 
-from dialcli.errors import DialError
-
-EXIT_SIGPIPE = 141
-EXIT_SIGTERM = 143
+from dialcli.errors import (
+    AnswerInterrupted,
+    DialError,
+    PipeClosed,
+    Terminated,
+    UsageError,
+    exit_code_for,
+)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from dialcli.turn import Terminated
-
     raise Terminated
 
 
@@ -35,38 +37,26 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     # to offer httpx.main(), which dial never calls. A None entry makes that import fail
     # at once and httpx falls back to a stub.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks it
-    from dialcli.output import IOStreams, PipeClosed
+    from dialcli.output import IOStreams
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    from dialcli.turn import AnswerInterrupted, Terminated
-
     try:
         return _run(argv, streams)
     except DialError as err:
         _report(err, streams, f"dial: {err}")
-        return err.exit_code
-    except PipeClosed:
-        if io is None:
-            _silence_stdout()
-        return EXIT_SIGPIPE
-    except KeyboardInterrupt:
-        streams.err("dial: interrupted")
-        return 130
-    except AnswerInterrupted as stop:
-        if isinstance(stop.cause, PipeClosed):
+        return exit_code_for(err)
+    except (AnswerInterrupted, PipeClosed, Terminated, KeyboardInterrupt) as stop:
+        cause = stop.cause if isinstance(stop, AnswerInterrupted) else stop
+        if isinstance(cause, PipeClosed):
             if io is None:
                 _silence_stdout()
-            return EXIT_SIGPIPE
-        if isinstance(stop.cause, Terminated):
+        elif isinstance(cause, Terminated):
             streams.err("dial: terminated")
-            return EXIT_SIGTERM
-        streams.err("dial: interrupted")
-        return 130
-    except Terminated:
-        streams.err("dial: terminated")
-        return EXIT_SIGTERM
+        else:
+            streams.err("dial: interrupted")
+        return exit_code_for(stop)
     except Exception as err:  # a bug: one line, the traceback only on request
         return _internal_error(err, streams)
 
@@ -76,7 +66,7 @@ def _internal_error(err: Exception, streams: object) -> int:
     if not os.environ.get("DIAL_DEBUG"):
         line += " (set DIAL_DEBUG=1 for a traceback)"
     _report(err, streams, line)
-    return 1
+    return exit_code_for(err)
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
@@ -101,7 +91,6 @@ def _run(argv: list[str] | None, io: object) -> int:
 
     from dialcli.cli.app import app
     from dialcli.cli.coercion import install
-    from dialcli.errors import UsageError
 
     install()  # keeps pydantic (Typer's value coercion) out of every run
     if os.environ.get("_DIAL_COMPLETE"):  # a Tab press (see dialcli/completions.py)
@@ -119,14 +108,13 @@ def _run(argv: list[str] | None, io: object) -> int:
             raise KeyboardInterrupt from None
         return err.exit_code
     except typer.TyperException as err:
-        if type(err).__name__ == "NoArgsIsHelpError":  # bare `dial`: help, as a usage error
-            streams = io if hasattr(io, "err") else None
-            if streams is not None:
-                streams.err(err.format_message())  # type: ignore[attr-defined]
-            return 2
-        # Click's usage errors: one line plus where to read more, never the usage block.
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         ctx = getattr(err, "ctx", None)
+        if ctx is not None and message == ctx.get_help():
+            # A bare `dial` or `dial history` (no_args_is_help): the help, as a usage error.
+            io.err(message)  # type: ignore[attr-defined]
+            return UsageError.exit_code
+        # Click's usage errors: one line plus where to read more, never the usage block.
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         raise UsageError(f"{message}{where}") from None
     return result if isinstance(result, int) else 0

@@ -7,8 +7,6 @@ from typing import Any, TextIO
 from dialcli.backends.base import Delta, merge_custom_content
 from dialcli.render import stage_mark
 
-MODES = ("none", "names", "full")
-
 
 class StageReporter:
     """Prints each stage's name when it opens, its mark when it closes; content in full mode."""

@@ -14,7 +14,6 @@ modify and write, never across an HTTP request.
 
 from __future__ import annotations
 
-import builtins  # Store.list shadows the builtin inside the class
 import fcntl
 import os
 import re
@@ -92,7 +91,7 @@ class Store:
             self._problems[path] = str(err)
             raise StorageError(f"could not read conversation: {err} ({path})") from None
 
-    def list(self, limit: int | None = None) -> list[Summary]:
+    def summaries(self, limit: int | None = None) -> list[Summary]:
         """Summaries newest first (by ``updated``); unreadable files go to ``problems``."""
         summaries, problems = listing(self._dir, None if limit is None else max(limit, 0))
         for problem in problems:
@@ -101,7 +100,7 @@ class Store:
 
     def latest(self) -> str | None:
         """The id of the most recently updated conversation, if any."""
-        newest = self.list(limit=1)
+        newest = self.summaries(limit=1)
         return newest[0].id if newest else None
 
     def resolve(self, ref: str) -> str:
@@ -124,13 +123,13 @@ class Store:
             return names[0]
         if not names:
             raise NotFoundError(f"no saved conversation matches '{ref}'")
-        titles = {s.id: s.title for s in self.list()}
+        titles = {s.id: s.title for s in self.summaries()}
         width = _distinct_width(names)
         shown = ", ".join(f"{n[:width]} ({titles.get(n, '?')})" for n in sorted(names)[:10])
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
-    def search(self, text: str, limit: int | None = None) -> builtins.list[Hit]:
+    def search(self, text: str, limit: int | None = None) -> list[Hit]:
         """Conversations whose system prompt or messages contain ``text`` (any case).
 
         Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
@@ -140,7 +139,7 @@ class Store:
             raise UsageError("search text must not be empty")
         pattern, maybe = _matcher(text)
         hits: list[Hit] = []
-        for summary in self.list():
+        for summary in self.summaries():
             if limit is not None and len(hits) >= limit:
                 break
             path = self._dir / f"{summary.id}.json"
@@ -182,7 +181,7 @@ class Store:
     def append(
         self,
         conv_id: str,
-        messages: builtins.list[Message],
+        messages: list[Message],
         *,
         model: str | None = None,
         system: str | None = _UNSET,
@@ -231,7 +230,7 @@ class Store:
             raise NotFoundError(f"no saved conversation matches '{conv_id}'")
         return self._dir / f"{conv_id}.json"
 
-    def _names(self) -> builtins.list[str]:
+    def _names(self) -> list[str]:
         try:
             with os.scandir(self._dir) as it:
                 names = [e.name for e in it if e.name.endswith(".json")]

@@ -199,3 +199,20 @@ def test_conversation_id_header_and_response_id(backend_name, stream):
     assert isinstance(response_id, str) and len(response_id) >= 8
     code, out, _ = ask(backend_name, *stream, "-c", "--json", "and now?")
     assert json.loads(out)["responseId"] == saved()["messages"][3]["responseId"] != response_id
+
+
+def test_a_dial_path_typed_by_hand_is_encoded(backend_name, emulator):
+    import httpx
+
+    headers = {"Api-Key": emulator.api_key}
+    bucket = httpx.get(emulator.url + "/v1/bucket", headers=headers).json()["bucket"]
+    files = {"file": ("a b.txt", b"abc", "text/plain")}
+    put = httpx.put(
+        f"{emulator.url}/v1/files/{bucket}/hand/a%20b.txt", files=files, headers=headers
+    )
+    assert put.status_code == 200
+    code, out, err = ask(
+        backend_name, "-m", "attachments-echo", "-a", f"files/{bucket}/hand/a b.txt", "x"
+    )
+    assert code == 0, err
+    assert f"url files/{bucket}/hand/a%20b.txt, 3 bytes in storage" in out

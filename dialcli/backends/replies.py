@@ -137,7 +137,7 @@ class ChunkParser:
                     chunk = loads(item)
                 except orjson.JSONDecodeError:
                     chunk = None
-            text = _plain_text(chunk) if type(chunk) is dict else None
+            text = _text_only(chunk) if type(chunk) is dict else None
             if text is not None:  # the common case, read without building a Delta
                 if text:
                     texts.append(text)
@@ -165,7 +165,7 @@ class ChunkParser:
             raise IncompleteAnswerError("the stream ended before the answer was finished")
 
 
-def _plain_text(chunk: dict[str, Any]) -> str | None:
+def _text_only(chunk: dict[str, Any]) -> str | None:
     """The text of a chunk that carries only text (or nothing), else None.
 
     Whatever else a chunk may carry (finish reason, usage, custom content, an error)

@@ -90,7 +90,7 @@ def ask_command(
             "--cid",
             help="Continue the conversation with this id (or unique prefix).",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ] = None,
     no_save: Annotated[
@@ -112,7 +112,9 @@ def ask_command(
         raise UsageError(
             "several -m start new conversations; 'dial ask -c' afterwards continues the first"
         )
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     opts = AskOptions(

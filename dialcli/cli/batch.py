@@ -137,7 +137,9 @@ def batch_command(
         raise UsageError(f"invalid --format {output_format!r}: choose jsonl or text")
     if resume is not None and output_format == "text":
         raise UsageError("--resume writes JSON Lines; it cannot be used with --format text")
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     opts = BatchOptions(
         io=io,
         settings=settings,
@@ -322,14 +324,15 @@ def _run(
 
 
 def _conclude(summary: Summary) -> None:
-    from dialcli.errors import Interrupted, ServerError
-    from dialcli.turn import Terminated
+    from dialcli.backends.base import Reply
+    from dialcli.errors import AnswerInterrupted, ServerError, Terminated
 
     if summary.fatal is not None:
         raise summary.fatal
     if summary.terminated:
         raise Terminated
     if summary.interrupted:
-        raise Interrupted("interrupted")
+        # Not a bare KeyboardInterrupt: Typer would turn that into a silent exit 130.
+        raise AnswerInterrupted(Reply(model=""), KeyboardInterrupt())
     if summary.failed:
         raise ServerError(f"{summary.failed} of {summary.written} items failed")

@@ -57,7 +57,9 @@ def models_command(
     if ctx.invoked_subcommand is not None:
         return
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     run_models(
@@ -131,7 +133,9 @@ def show_command(
     from dialcli.backends import get_backend
 
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     with get_backend(settings, io) as client:
         details = client.deployment(settings.resolve_model(deployment))
         schema = None
