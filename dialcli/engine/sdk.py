@@ -31,7 +31,7 @@ from dialcli.backends.replies import (
     not_an_event_stream,
     reply_from_completion,
 )
-from dialcli.backends.sdk import _plain
+from dialcli.backends.sdk import as_sent
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.backends.transport import needs_tls
 from dialcli.config import Settings
@@ -177,7 +177,7 @@ class AsyncSdkBackend(AsyncBackend):
                 break
             except Exception as err:  # see _open
                 raise self._error(err, model, started=True) from None
-            data = _plain(chunk)
+            data = as_sent(chunk)
             if self._log.enabled:
                 self._log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
             for delta in parser.feed([data]):
@@ -194,7 +194,7 @@ class AsyncSdkBackend(AsyncBackend):
             if response is None:
                 raise ServerError("unexpected reply from the server: not a JSON object")
             raise not_json_error(response)
-        return reply_from_completion(_plain(completion), request.model)
+        return reply_from_completion(as_sent(completion), request.model)
 
 
 def _is_event_stream(response: httpx.Response) -> bool:
