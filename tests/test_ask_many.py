@@ -65,12 +65,12 @@ def test_json_gives_one_line_per_model_and_a_failure_sets_the_exit_code(backend_
 def test_each_model_is_saved_apart_and_c_continues_the_first(backend_name, dial_environ):
     assert ask(backend_name, "-m", "latency-3", "-m", "echo", "-m", "slow", "q").code == 0
     store = Store(Path(dial_environ["DIAL_HOME"]))
-    saved = {s.id: store.load(s.id) for s in store.list()}
+    saved = {s.id: store.load(s.id) for s in store.summaries()}
     assert sorted(c.model for c in saved.values()) == ["echo", "latency-3", "slow"]
     assert all([m.content for m in c.messages] == ["q", "q"] for c in saved.values())
     again = ask(backend_name, "-c", "and again")
     assert (again.code, again.stdout) == (0, "and again\n")
-    continued = [store.load(s.id) for s in store.list() if len(store.load(s.id).messages) == 4]
+    continued = [store.load(s.id) for s in store.summaries() if len(store.load(s.id).messages) == 4]
     assert [c.model for c in continued] == ["latency-3"]
 
 

@@ -193,12 +193,14 @@ def test_resume_skips_what_is_written_and_cuts_a_torn_last_line(backend_name, tm
 def test_save_keeps_each_answered_item_as_a_conversation(backend_name, dial_environ):
     assert batch(backend_name, "--lines", "-m", "echo", stdin="x\n").code == 0
     store = Store(__import__("pathlib").Path(dial_environ["DIAL_HOME"]))
-    assert store.list() == []
+    assert store.summaries() == []
     result = batch(
         backend_name, "--lines", "-m", "echo", "--save", "-s", "be kind", stdin="q1\nq2\n"
     )
     assert result.code == 0
-    saved = sorted((store.load(s.id) for s in store.list()), key=lambda c: c.messages[0].content)
+    saved = sorted(
+        (store.load(s.id) for s in store.summaries()), key=lambda c: c.messages[0].content
+    )
     assert [(c.system, [m.content for m in c.messages]) for c in saved] == [
         ("be kind", ["q1", "q1"]),
         ("be kind", ["q2", "q2"]),
