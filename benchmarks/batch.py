@@ -108,7 +108,7 @@ def part_limited(env: dict[str, str], items: int) -> None:
         print(f"| {backend} | {wall:.1f} | {ideal:.1f} | {failed} | {peak} | {throttled} |")
 
 
-def part_flat(env_fast: dict[str, str], count: int) -> None:
+def part_flat(env_fast: dict[str, str], count: int, backends: list[str]) -> None:
     print(f"\n### {count:,} plain lines against a server that answers at once\n")
     print("| backend | -j | wall (s) | items/s | peak RSS (MB) | failed |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -116,7 +116,7 @@ def part_flat(env_fast: dict[str, str], count: int) -> None:
         handle.write(lines(count))
         path = handle.name
     try:
-        for backend in ("raw", "sdk"):
+        for backend in backends:
             cmd = [DIAL, "batch", "--lines", "-i", path, "-m", "echo", "-j", "8"]
             wall, rss, out, _ = timed([*cmd, "--backend", backend], env_fast)
             ok = out.count(b'"error":null')
@@ -156,6 +156,7 @@ def main() -> int:
     parser.add_argument("--limited-items", type=int, default=100)
     parser.add_argument("--flat-items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--flat-backends", default="raw,sdk", help="comma-separated")
     args = parser.parse_args()
     emulator, url = start(
         [
@@ -184,7 +185,7 @@ def main() -> int:
         if args.only in (None, "limited"):
             part_limited(env, args.limited_items)
         if args.only in (None, "flat"):
-            part_flat(env_for(fast_url, home), args.flat_items)
+            part_flat(env_for(fast_url, home), args.flat_items, args.flat_backends.split(","))
     finally:
         emulator.terminate()
         fast.terminate()

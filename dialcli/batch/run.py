@@ -19,7 +19,7 @@ from dialcli.batch.feed import ItemFeed
 from dialcli.batch.items import Item
 from dialcli.batch.progress import Progress
 from dialcli.batch.results import Result, ResultWriter, id_key, make_result
-from dialcli.engine.pacing import Pacer, Stopped
+from dialcli.engine.pacing import Pacer, PacerClosed
 from dialcli.errors import AuthError, DialError, NotFoundError
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ async def _one(
 ) -> None:
     try:
         outcome = await runner.run(plan.make_request(item))
-    except Stopped:
+    except PacerClosed:
         return  # never sent (or not again): it runs on --resume
     reply, error = outcome.reply, outcome.error
     if error is not None and _is_fatal(error, plan.model):

@@ -324,8 +324,7 @@ def _run(
 
 
 def _conclude(summary: Summary) -> None:
-    from dialcli.backends.base import Reply
-    from dialcli.errors import AnswerInterrupted, ServerError, Terminated
+    from dialcli.errors import ServerError, Stopped, Terminated
 
     if summary.fatal is not None:
         raise summary.fatal
@@ -333,6 +332,6 @@ def _conclude(summary: Summary) -> None:
         raise Terminated
     if summary.interrupted:
         # Not a bare KeyboardInterrupt: Typer would turn that into a silent exit 130.
-        raise AnswerInterrupted(Reply(model=""), KeyboardInterrupt())
+        raise Stopped(KeyboardInterrupt())
     if summary.failed:
         raise ServerError(f"{summary.failed} of {summary.written} items failed")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
-class Stopped(Exception):
+class PacerClosed(Exception):
     """The pacer was closed: nothing more is sent (Ctrl-C, or an error that ends all)."""
 
 
@@ -63,7 +63,7 @@ class Pacer:
         async with self._changed:
             while True:
                 if self.closed:
-                    raise Stopped
+                    raise PacerClosed
                 now = self._clock()
                 if self.in_flight >= self._limit():
                     await self._changed.wait()
@@ -80,7 +80,7 @@ class Pacer:
             return Ticket(started=now, allowance=self._limit())
 
     def close(self) -> None:
-        """Send nothing more: every waiting and later ``acquire`` raises ``Stopped``."""
+        """Send nothing more: every waiting and later ``acquire`` raises ``PacerClosed``."""
         self.closed = True
         asyncio.get_running_loop().create_task(self._wake())
 
