@@ -56,6 +56,7 @@ CONFIG_KEYS = frozenset(
         "markdown",
         "aliases",
         "home",
+        "max_prompt_tokens",
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
@@ -93,6 +94,7 @@ class Settings:
     verbose: bool = False
     markdown: bool | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    max_prompt_tokens: int | None = None  # ask/chat: DIAL may leave out old turns to fit
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -268,6 +270,14 @@ def _number(value: Any, name: str, kind: type, source: str) -> Any:
     return number
 
 
+def _prompt_limit(value: Any, source: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"invalid max_prompt_tokens {value!r} in {source}: a positive integer")
+    return value
+
+
 def resolve_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -321,5 +331,6 @@ def resolve_settings(
         system=pick("system", None, "system", None),
         verbose=bool(flags.get("verbose")) or log,
         markdown=file.get("markdown") if isinstance(file.get("markdown"), bool) else None,
+        max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), source),
         aliases={str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, dict) else {},
     )

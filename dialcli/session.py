@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import ChatRequest, Reply
-from dialcli.conversation import Conversation, Message, Role
+from dialcli.conversation import Conversation, Message, Role, utc_now
 from dialcli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class Session:
         temperature: float | None = None,
         max_tokens: int | None = None,
         custom_fields: dict[str, Any] | None = None,
+        max_prompt_tokens: int | None = None,
         replace: bool = False,
     ) -> ChatRequest:
         """The request carrying the history plus ``question``; with ``replace``, the
@@ -74,6 +75,7 @@ class Session:
             temperature=temperature,
             max_tokens=max_tokens,
             custom_fields=custom_fields,
+            max_prompt_tokens=max_prompt_tokens,
             conversation_id=self.conversation.id,
         )
 
@@ -107,6 +109,10 @@ class Session:
             custom_content=reply.custom_content,
             interrupted=interrupted,
             model=self.conversation.model,
+            # Issue 17: what each answer used and took, kept even when interrupted.
+            created=utc_now(),
+            response_model=reply.response_model,
+            latency_ms=reply.latency_ms,
             finish_reason=reply.finish_reason,
             response_id=reply.response_id,
             refusal=reply.refusal,

@@ -171,7 +171,7 @@ def _text_only(chunk: dict[str, Any]) -> str | None:
     Whatever else a chunk may carry (finish reason, usage, custom content, an error)
     goes through delta_from_chunk.
     """
-    if "error" in chunk or chunk.get("usage") is not None:
+    if "error" in chunk or chunk.get("usage") is not None or chunk.get("statistics") is not None:
         return None
     choices = chunk.get("choices")
     if type(choices) is not list or not choices:
@@ -205,8 +205,10 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         finish = choice.get("finish_reason")
         refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
     usage = chunk.get("usage")
-    if not (text or custom or finish or usage or refusal):
+    statistics = chunk.get("statistics")
+    if not (text or custom or finish or usage or refusal or statistics):
         return None
+    model = chunk.get("model")
     # The completion's id (DIAL Chat keeps it as the answer's responseId) rides along
     # with the chunks that are not plain text: the finish chunk always is not.
     response_id = chunk.get("id") if isinstance(chunk.get("id"), str) else None
@@ -215,6 +217,8 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         custom_content=custom,
         finish_reason=finish,
         usage=usage,
+        model=model if isinstance(model, str) and model else None,
+        statistics=statistics if isinstance(statistics, dict) else None,
         refusal=refusal,
         response_id=response_id,
     )
@@ -256,6 +260,8 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         finish_reason=choices[0].get("finish_reason"),
         usage=data.get("usage"),
         custom_content=message.get("custom_content"),
+        response_model=data.get("model") if isinstance(data.get("model"), str) else None,
+        statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
         refusal=refusal if isinstance(refusal, str) else None,
         response_id=data.get("id") if isinstance(data.get("id"), str) else None,
     )

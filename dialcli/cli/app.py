@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, batch, chat, history, models
+from dialcli.cli import ask, batch, chat, history, models, tokens, usage
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -139,3 +139,5 @@ app.command("chat", help=chat.HELP)(chat.chat_command)
 app.command("batch", help=batch.HELP)(batch.batch_command)
 app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")
+app.command("usage", help=usage.HELP)(usage.usage_command)
+app.command("tokens", help=tokens.HELP)(tokens.tokens_command)

@@ -39,6 +39,7 @@ def run_ask_many(opts: AskOptions) -> None:
             temperature=turn.temperature,
             max_tokens=turn.max_tokens,
             custom_fields=turn.custom_fields(),
+            max_prompt_tokens=turn.max_prompt_tokens,
         )
         for session in sessions
     ]

@@ -140,6 +140,19 @@ Temperature = Annotated[
         metavar="FLOAT",
     ),
 ]
+MaxPromptTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--max-prompt-tokens",
+        min=1,
+        help="Let DIAL leave out old turns so the prompt fits N tokens (said on stderr).",
+        metavar="N",
+    ),
+]
+ShowUsage = Annotated[
+    bool,
+    typer.Option("--usage", "-u", help="Print tokens, cost and time of each answer on stderr."),
+]
 MaxTokens = Annotated[
     int | None,
     typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -42,16 +43,19 @@ async def collect(
 
     A failure after text arrived says the answer is incomplete, as on the sync path.
     """
+    started = time.monotonic()
+    first: float | None = None
     if not stream:
         reply = await backend.acomplete(request)
         if on_text is not None and reply.content:
             on_text(reply.content)
-        return reply
+        return _stamped(reply, started, None)
     reply = Reply(model=request.model)
     parts: list[str] = []
     custom: dict[str, Any] = {}
     try:
         async for delta in backend.astream(request):
+            first = first if first is not None else time.monotonic()
             if delta.text:
                 parts.append(delta.text)
                 if on_text is not None:
@@ -62,6 +66,10 @@ async def collect(
                 reply.finish_reason = delta.finish_reason
             if delta.usage:
                 reply.usage = delta.usage
+            if delta.model:
+                reply.response_model = delta.model
+            if delta.statistics:
+                reply.statistics = {**(reply.statistics or {}), **delta.statistics}
             if delta.refusal:
                 reply.refusal = (reply.refusal or "") + delta.refusal
             if delta.response_id:
@@ -73,4 +81,14 @@ async def collect(
         raise
     reply.content = "".join(parts)
     reply.custom_content = custom or None
+    return _stamped(reply, started, first)
+
+
+def _stamped(reply: Reply, started: float, first: float | None) -> Reply:
+    """``latency_ms`` as the sync path records it: to the first piece, and to the end."""
+    now = time.monotonic()
+    reply.latency_ms = {
+        "first_byte": round(((first or now) - started) * 1000),
+        "total": round((now - started) * 1000),
+    }
     return reply
