@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 import itertools
+from dataclasses import replace
 
 import pytest
 
