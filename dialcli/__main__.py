@@ -70,15 +70,18 @@ def _internal_error(err: Exception, streams: object) -> int:
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
-    """The one error line; with DIAL_DEBUG=1 the traceback first. The key is scrubbed."""
+    """The one error line; with DIAL_DEBUG=1 the traceback first. Keys and tokens are
+    scrubbed, from the environment and from wherever else they were read."""
+    from dialcli.config import known_secrets
+
     text = line
     if os.environ.get("DIAL_DEBUG"):
         import traceback
 
         text = "".join(traceback.format_exception(err)) + line
-    for name in ("DIAL_API_KEY", "DIAL_TOKEN"):
-        key = os.environ.get(name)
-        if key and len(key) >= 6:  # shorter is no secret worth mangling every line for
+    secrets = [os.environ.get("DIAL_API_KEY") or "", os.environ.get("DIAL_TOKEN") or ""]
+    for key in [*known_secrets(), *secrets]:
+        if len(key) >= 6:  # shorter is no secret worth mangling every line for
             from dialcli.debuglog import redact
 
             text = text.replace(key, redact(key))

@@ -181,6 +181,16 @@ def read_config_file(path: Path) -> ConfigFile:
     return ConfigFile(path, data)
 
 
+# Every key and token this process has read (environment, config file, commands), so the
+# one place that prints errors can scrub them whatever their source.
+_seen_secrets: set[str] = set()
+
+
+def known_secrets() -> list[str]:
+    """The keys and tokens read so far, longest first (a secret inside another)."""
+    return sorted(_seen_secrets, key=len, reverse=True)
+
+
 def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
     """The first line the shell command prints; its failure is a usage error.
 
@@ -211,6 +221,7 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     key = lines[0].strip() if lines else ""
     if not key:
         raise UsageError(f"{where} printed no key")
+    _seen_secrets.add(key)
     return key
 
 
@@ -314,11 +325,14 @@ def resolve_settings(
     aliases = file.get("aliases", {})
     backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND))
     api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)
+    api_key = pick("api_key", "DIAL_API_KEY", "api_key", None)
+    token = pick("token", "DIAL_TOKEN", "token", None)
+    _seen_secrets.update(str(s) for s in (api_key, token) if s)
     return Settings(
         url=str(pick("url", "DIAL_URL", "url", DEFAULT_URL)).rstrip("/"),
-        api_key=pick("api_key", "DIAL_API_KEY", "api_key", None),
+        api_key=api_key,
         api_key_command=str(file["api_key_command"]) if file.get("api_key_command") else None,
-        token=pick("token", "DIAL_TOKEN", "token", None),
+        token=token,
         token_command=str(file["token_command"]) if file.get("token_command") else None,
         model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
         backend=backend,

@@ -179,10 +179,7 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
     rows.append(("attachment types", ", ".join(details.get("input_attachment_types") or [])))
     limits = details.get("limits")
     rows += list(limits.items()) if isinstance(limits, dict) else []
-    pricing = details.get("pricing")
-    if isinstance(pricing, dict):
-        rows += [(f"pricing {key}", value) for key, value in pricing.items()]
-    rows.append(("price", _price(details)))
+    rows.append(("price", _price(details)))  # the listing's pricing, when it has one
     lines = [f"{name + ':':<24}{value}" for name, value in rows if value not in (None, "")]
     if schema is not None:
         lines.append("configuration schema:")
