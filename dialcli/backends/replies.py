@@ -95,8 +95,7 @@ def stream_error(error: Any) -> ServerError:
     return ServerError(f"server error during the answer: {one_line(message)}")
 
 
-# One loop on purpose: it runs per chunk, and a helper call per chunk costs throughput.
-def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:  # noqa: C901
+def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
     """The one parser of ``chat.completion.chunk`` streams: deltas as they arrive.
 
     Each item of ``reads`` is what one network read brought: event-stream payloads
@@ -123,6 +122,7 @@ class ChunkParser:
         self.finished = False  # a finish_reason arrived
         self.done = False  # [DONE] arrived: nothing more is read
 
+    # One loop on purpose: it runs per chunk, and a helper call per chunk costs throughput.
     def feed(self, read: list[Any]) -> Iterator[Delta]:
         """The deltas in one read, as they come; an error chunk raises after the text
         before it was yielded."""

@@ -322,7 +322,7 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: _Stop) -> list[tuple
     """
     if threading.current_thread() is not threading.main_thread():
         return []
-    installed = []
+    installed: list[tuple[int, Any]] = []
     for sig, handler in ((signal.SIGINT, stop.interrupt), (signal.SIGTERM, stop.terminate)):
         installed.append((sig, signal.getsignal(sig)))
         loop.add_signal_handler(sig, handler)
