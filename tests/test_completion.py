@@ -135,6 +135,7 @@ def test_subcommands_and_options_complete(home, tmp_path):
     assert complete(env, "dial ") == [
         "ask",
         "chat",
+        "batch",
         "usage",
         "tokens",
         "models",

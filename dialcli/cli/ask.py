@@ -27,11 +27,23 @@ template's {{input}} field takes that text (see 'dial templates').
 
 \b
 Examples:
-  dial ask "What is DIAL?"
+  dial ask "What is DIAL?" -m gpt-4o -m claude     # two models at once
   git diff | dial ask "write a commit message" -m gpt-4o
   dial ask -t translate -p text "good morning"
   dial ask -x "a bash one-liner that counts lines in *.py" | sh
 """
+
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Deployment (or alias) to use. Default: DIAL_MODEL. Repeat it to ask several "
+        "models at once.",
+        metavar="NAME",
+        autocompletion=complete.model_names,
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class AskOptions:
     extract: str | None = None  # "first" (-x), "last" (--extract-last), None: the answer
     markdown: bool = False  # render on the terminal (decided from flag, config, tty)
     turn: TurnOptions = field(default_factory=TurnOptions)
+    also: tuple[str, ...] = ()  # more models to ask at once (several -m)
 
 
 def ask_command(
@@ -63,7 +76,7 @@ def ask_command(
             help="The question; '-' reads it from stdin.", show_default=False, metavar="PROMPT"
         ),
     ] = None,
-    model: options.Model = None,
+    model: Models = None,
     system: Annotated[
         str | None,
         typer.Option(
@@ -113,6 +126,13 @@ def ask_command(
     extract_mode = options.extract_mode(extract, extract_last)
     if extract_mode and as_json:
         raise UsageError("-x/--extract prints code, --json a document: choose one")
+    models = model or []
+    if len(models) > 1 and continue_id:
+        raise UsageError(
+            "several -m start new conversations; 'dial ask -c' afterwards continues the first"
+        )
+    if len(models) > 1 and (template or save_as or extract_mode):
+        raise UsageError("-t, --save and -x take one model: give -m once")
     settings = options.settings(
         ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
     )
@@ -123,7 +143,10 @@ def ask_command(
         settings=settings,
         make_backend=lambda: get_backend(settings, io),
         prompt=prompt,
-        model=settings.resolve_model(model) if model or not continue_id else "",
+        model=settings.resolve_model(models[0] if models else None)
+        if models or not continue_id
+        else "",
+        also=tuple(settings.resolve_model(name) for name in models[1:]),
         system=system if system is not None else settings.system,
         as_json=as_json,
         continue_id=continue_id,
@@ -132,7 +155,7 @@ def ask_command(
         template=template,
         params=options.check_params(params),
         given=options.given(
-            model=model,
+            model=models or None,
             system=system,
             temperature=temperature,
             max_tokens=max_tokens,
@@ -156,6 +179,11 @@ def ask_command(
 
 
 def run_ask(opts: AskOptions) -> None:
+    if opts.also:
+        from dialcli.cli.ask_many import run_ask_many
+
+        run_ask_many(opts)
+        return
     from dialcli.conversation import Message, Role
     from dialcli.turn import (
         attachments_in,
