@@ -67,7 +67,7 @@ def test_a_result_is_the_items_fields_plus_the_answer(backend_name):
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "no-stream"])
 def test_request_options_apply_to_every_item(backend_name, stream):
-    args = ["-m", "inspect", "-s", "be brief", "-t", "0.5", "--max-tokens", "7"]
+    args = ["-m", "inspect", "-s", "be brief", "--temperature", "0.5", "--max-tokens", "7"]
     args += ["--config-json", '{"style": "shout"}', "--lines", *([] if stream else ["--no-stream"])]
     result = batch(backend_name, *args, stdin="one\ntwo\n")
     assert result.code == 0, result.stderr
