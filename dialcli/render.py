@@ -12,15 +12,24 @@ def stage_mark(status: str | None) -> str:
     return {"completed": "done", "failed": "failed"}.get(status or "", "…")
 
 
-def format_stages(custom_content: dict[str, Any] | None) -> str:
-    """Stages folded to one line each, e.g. ``[stage: Searching (done)]``."""
-    if not custom_content or not custom_content.get("stages"):
+def format_stages(custom_content: Any) -> str:
+    """Stages folded to one line each, e.g. ``[stage: Searching (done)]``.
+
+    Saved files may come from anywhere: stages that are not a list of objects are skipped.
+    """
+    stages = custom_content.get("stages") if isinstance(custom_content, dict) else None
+    if not isinstance(stages, list):
         return ""
     lines = [
-        f"[stage: {stage.get('name') or '?'} ({stage_mark(stage.get('status'))})]"
-        for stage in custom_content["stages"]
+        f"[stage: {_name(stage.get('name'))} ({stage_mark(_name(stage.get('status')))})]"
+        for stage in stages
+        if isinstance(stage, dict)
     ]
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def _name(value: Any) -> str:
+    return value if isinstance(value, str) and value else "?"
 
 
 def when(timestamp: str) -> str:
@@ -45,7 +54,7 @@ def transcript(conv: Conversation, last: int | None = None) -> str:
         body.append(f"System: {conv.system}")
     for message in messages:
         label = "You" if message.role == "user" else "Assistant"
-        text = message.content
+        text = message.text
         if message.interrupted:
             text += " [interrupted]"
         stages = format_stages(message.custom_content)

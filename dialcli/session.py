@@ -6,10 +6,12 @@ answer arrived, so a failed request leaves both it and the saved file as they we
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import ChatRequest, Reply
 from dialcli.conversation import Conversation, Message, Role
+from dialcli.errors import DialError, StorageError
 
 if TYPE_CHECKING:
     from dialcli.store import Store
@@ -73,10 +75,29 @@ class Session:
             self.saved = True
 
     def replace_last(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
-        """/retry: this exchange takes the place of the last one, in memory and on disk."""
+        """/retry: this exchange takes the place of the last one, in memory and on disk.
+
+        On disk the change is applied to the file as it is now; if another process
+        changed it meanwhile, nothing is overwritten: StorageError, and this session
+        follows the file.
+        """
+        old = self.conversation.messages[-2:]
         del self.conversation.messages[-2:]
-        self._remember(question, reply, interrupted)
-        self.rewrite()
+        answer = self._remember(question, reply, interrupted)
+        if self.store is None:
+            return
+        if not self.saved:
+            self.store.create(self.conversation)
+            self.saved = True
+            return
+        try:
+            self.conversation = self.store.replace_last(
+                self.id, old, [question, answer], model=self.conversation.model
+            )
+        except StorageError:
+            with suppress(DialError):
+                self.conversation = self.store.load(self.id)
+            raise
 
     def _remember(self, question: Message, reply: Reply, interrupted: bool) -> Message:
         """Add the exchange to the conversation in memory; return the answer message."""
@@ -95,7 +116,12 @@ class Session:
         return answer
 
     def rewrite(self) -> None:
-        """Save the whole conversation (after /retry or /system changed it)."""
-        if self.store is not None and self.conversation.messages:
-            self.store.save(self.conversation)
+        """Save the system prompt and model (after /system), keeping what others saved."""
+        if self.store is None or not self.conversation.messages:
+            return
+        if not self.saved:
+            self.store.create(self.conversation)
             self.saved = True
+            return
+        conv = self.conversation
+        self.conversation = self.store.append(conv.id, [], model=conv.model, system=conv.system)

@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
+from dialcli.conversation import Conversation, Message, Role, content_text, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.store_index import (
     TEMP_PREFIX,
@@ -170,15 +170,6 @@ class Store:
                 raise StorageError(f"could not save conversation: it already exists ({path})")
             self._write(path, conv)
 
-    def save(self, conv: Conversation) -> None:
-        """Rewrite the whole conversation (e.g. after /retry), bumping ``conv.updated``."""
-        path = self._file(conv.id)
-        with self._locked(conv.id):
-            if path.exists():
-                self.load(conv.id)  # an unreadable file is reported, never overwritten
-            conv.updated = _later(utc_now(), conv.updated)
-            self._write(path, conv)
-
     def append(
         self,
         conv_id: str,
@@ -194,17 +185,42 @@ class Store:
         given) becomes the conversation's model; ``system`` replaces the system prompt
         (``None`` removes it). Returns the conversation as written.
         """
+        return self.replace_last(conv_id, [], messages, model=model, system=system)
+
+    def replace_last(
+        self,
+        conv_id: str,
+        old: builtins.list[Message],
+        new: builtins.list[Message],
+        *,
+        model: str | None = None,
+        system: str | None = _UNSET,
+    ) -> Conversation:
+        """Replace the stored conversation's last messages ``old`` by ``new`` (/retry).
+
+        Applied to the file as it is now, under the lock, like ``append``. When the
+        file's last messages are no longer ``old`` (another process appended or retried
+        meanwhile), nothing is written: StorageError, and the caller re-reads.
+        """
         path = self._file(conv_id)
         with self._locked(conv_id):
             conv = self.load(conv_id)
-            conv.messages.extend(messages)
+            keep = len(conv.messages) - len(old)
+            tail = conv.messages[keep:] if old else []
+            if keep < 0 or [m.to_dict() for m in tail] != [m.to_dict() for m in old]:
+                raise StorageError(
+                    "could not save conversation: it changed in another process meanwhile;"
+                    f" nothing was overwritten ({path})"
+                )
+            del conv.messages[keep:]
+            conv.messages.extend(new)
             if model:
                 conv.model = model
             if system is not _UNSET:
                 conv.system = system
             if not conv.title:
                 first = next((m for m in conv.messages if m.role is Role.USER), None)
-                conv.title = make_title(first.content) if first else ""
+                conv.title = make_title(first.text) if first else ""
             conv.updated = _later(utc_now(), conv.updated)
             self._write(path, conv)
         return conv
@@ -371,8 +387,8 @@ def _first_match(doc: dict[str, Any], pattern: re.Pattern[str]) -> tuple[str, in
     """Snippet and place of the first match: system prompt first, then messages in order."""
     system = doc.get("system")
     texts: list[tuple[str, int | None]] = [(system, None)] if isinstance(system, str) else []
-    # str(... or "") as in Message.from_dict, so search sees what `history show` shows.
-    texts += [(str(m.get("content") or ""), i) for i, m in enumerate(doc.get("messages", []))]
+    # content_text as Message.text, so search sees what `history show` shows.
+    texts += [(content_text(m.get("content")), i) for i, m in enumerate(doc.get("messages", []))]
     for text, where in texts:
         found = pattern.search(text)
         if found:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 from contextlib import suppress
@@ -30,6 +31,7 @@ TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 3600
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ROLES = frozenset(str(r) for r in Role)
+FOREIGN_NAME = "not a conversation file (dial names them <lowercase uuid>.json); ignored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +126,16 @@ def _read_entry(directory: Path, name: str) -> list[Any] | None:
         return None
     except OSError as err:
         return [0, 0, 0, f"cannot read: {err.strerror}"]  # key 0 never matches: retried
+    st = os.fstat(fd)  # of the descriptor read, so the key matches these bytes
+    if not stat.S_ISREG(st.st_mode):  # e.g. a directory named <uuid>.json
+        os.close(fd)
+        return [0, 0, 0, "not a regular file"]
+    key = [st.st_ino, st.st_size, st.st_mtime_ns]
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())  # of the descriptor read, so the key matches these bytes
-        key = [st.st_ino, st.st_size, st.st_mtime_ns]
-        data = f.read()
+        try:
+            data = f.read()
+        except OSError as err:
+            return [0, 0, 0, f"cannot read: {err.strerror}"]
     try:
         return [*key, None, *_fields(parse(data, name))]
     except BadFile as err:
@@ -189,6 +197,11 @@ def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]]
                     _sweep_temp(dirent, now)
                 continue
             if not name.endswith(".json"):
+                continue
+            if not UUID_RE.fullmatch(name[:-5]):
+                # dial addresses conversations by lowercase UUID only: a file it could
+                # list but never load (notes.json, an uppercase id) is reported instead.
+                new[name] = [0, 0, 0, FOREIGN_NAME]
                 continue
             entry = old.get(name)
             try:
