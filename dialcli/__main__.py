@@ -10,6 +10,10 @@ from dialcli.errors import DialError
 
 EXIT_SIGPIPE = 141
 EXIT_SIGTERM = 143
+# An internal error (a bug) exits 1 like a server error, unless this variable names
+# another code: the test suite sets 70 (EX_SOFTWARE), so a bug can never pass for an
+# expected failure there.
+INTERNAL_EXIT_VAR = "DIAL_INTERNAL_ERROR_EXIT"
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -76,7 +80,8 @@ def _internal_error(err: Exception, streams: object) -> int:
     if not os.environ.get("DIAL_DEBUG"):
         line += " (set DIAL_DEBUG=1 for a traceback)"
     _report(err, streams, line)
-    return 1
+    code = os.environ.get(INTERNAL_EXIT_VAR, "")
+    return int(code) if code.isdigit() and 0 < int(code) < 256 else 1
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
