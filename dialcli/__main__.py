@@ -85,8 +85,14 @@ def _internal_error(err: Exception, streams: object) -> int:
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
-    """The one error line; with DIAL_DEBUG=1 the traceback first. The key is scrubbed."""
-    text = line
+    """The one error line; with DIAL_DEBUG=1 the traceback first. The key is scrubbed.
+
+    The line carries the server's words: it is kept on one line and escape sequences
+    are made visible, so a hostile server cannot rewrite the terminal.
+    """
+    from dialcli.sanitize import one_line
+
+    text = line = one_line(line)
     if os.environ.get("DIAL_DEBUG"):
         import traceback
 
@@ -114,6 +120,7 @@ def _run(argv: list[str] | None, io: object) -> int:
         prepare()
     command = get_command(app)
     args = sys.argv[1:] if argv is None else argv
+    _check_utf8(args)
     try:
         result = command.main(args=args, prog_name="dial", standalone_mode=False, obj=io)
     except typer.Abort:
@@ -134,6 +141,26 @@ def _run(argv: list[str] | None, io: object) -> int:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         raise UsageError(f"{message}{where}") from None
     return result if isinstance(result, int) else 0
+
+
+def _check_utf8(args: list[str]) -> None:
+    """Arguments that are not UTF-8 are refused, like stdin: never sent, never guessed.
+
+    Python hands undecodable bytes over as lone surrogates (surrogateescape); they
+    cannot be encoded into a request, a header or a file.
+    """
+    from dialcli.errors import UsageError
+
+    for number, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as err:
+            code = ord(arg[err.start])
+            what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a lone surrogate"
+            raise UsageError(
+                f"argument {number} is not valid UTF-8 ({what} at offset {err.start});"
+                " convert it first, e.g. iconv -f latin1 -t utf-8"
+            ) from None
 
 
 if __name__ == "__main__":

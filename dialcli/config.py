@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dialcli import config_checks as checks
 from dialcli.errors import UsageError
 
 APP_NAME = "dial"
@@ -53,6 +54,8 @@ CONFIG_KEYS = frozenset(
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
+# How the flags passed to resolve_settings are spelled on the command line.
+FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
 KEY_COMMAND_TIMEOUT = 60.0  # long enough for a passphrase prompt (pinentry), not forever
 
 
@@ -85,11 +88,12 @@ class Settings:
     verbose: bool = False
     markdown: bool | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    api_key_source: str = "DIAL_API_KEY"  # named when the key is refused (never shown)
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
         if self.api_key:
-            return self.api_key
+            return checks.secret(self.api_key, self.api_key_source)
         if self.api_key_command:
             return run_key_command(self.api_key_command, self.config_path)
         raise UsageError(
@@ -156,9 +160,10 @@ def run_key_command(command: str, config_path: Path) -> str:
             f"{where} failed with exit status {done.returncode}; run it yourself to see why"
         )
     lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
-    key = lines[0].strip() if lines else ""
+    key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
+    checks.secret(key, where)
     _command_keys[command] = key
     return key
 
@@ -194,26 +199,19 @@ def config_path_from(env: Mapping[str, str]) -> Path:
     return Path(env["DIAL_CONFIG"]) if env.get("DIAL_CONFIG") else user_config_path()
 
 
-def validate_url(url: str) -> str:
+def validate_url(url: str, where: str = "") -> str:
     """A DIAL base URL: http(s), with a host; trailing slash dropped."""
+    source = f" ({where})" if where else ""
+    if url != url.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: blanks or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise UsageError(f"invalid DIAL URL {url!r}: bad port") from None
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: bad port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"invalid DIAL URL {url!r}: expected http(s)://host[:port][/path]")
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: expected http(s)://host[:port][/path]")
     return url.rstrip("/")
-
-
-def _number(value: Any, name: str, kind: type, source: str) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"invalid {name} {value!r} in {source}") from None
-    if number < 0:
-        raise UsageError(f"invalid {name} {value!r} in {source}: must not be negative")
-    return number
 
 
 def resolve_settings(
@@ -225,41 +223,50 @@ def resolve_settings(
     env = os.environ if env is None else env
     config_path = config_path_from(env)
     file = load_config_file(config_path)
-    source = str(config_path)
+    checks.check_file(file, config_path)
 
-    def pick(flag: str, env_name: str | None, key: str, default: Any) -> Any:
+    def pick(flag: str, env_name: str | None, key: str, default: Any) -> tuple[Any, str]:
+        """The value and where it came from (named in errors)."""
         if flag in flags:
-            return flags[flag]
+            return flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
         if env_name and env.get(env_name):
-            return env[env_name]
+            return env[env_name], env_name
         if key in file:
-            return file[key]
-        return default
+            return file[key], checks.file_where(key, config_path)
+        return default, "the default"
 
-    timeouts = file.get("timeouts", {}) if isinstance(file.get("timeouts"), dict) else {}
+    timeouts = file.get("timeouts", {})
     connect = flags.get("connect_timeout", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT))
-    read = flags.get("read_timeout", timeouts.get("read", DEFAULT_READ_TIMEOUT))
-    home_value = pick("home", "DIAL_HOME", "home", None)
+    read, read_where = (
+        (flags["read_timeout"], "--timeout")
+        if "read_timeout" in flags
+        else (
+            timeouts.get("read", DEFAULT_READ_TIMEOUT),
+            checks.file_where("timeouts.read", config_path),
+        )
+    )
+    home_value, home_where = pick("home", "DIAL_HOME", "home", None)
     log = env.get("DIAL_LOG", "").lower() == "debug"
-    aliases = file.get("aliases", {})
-    backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND))
+    backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND)[0])
     if backend not in ("raw", "sdk"):
         raise UsageError(f"unknown backend {backend!r}; choose 'raw' or 'sdk'")
-    api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)
+    api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)[0]
+    api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
     return Settings(
-        url=validate_url(str(pick("url", "DIAL_URL", "url", DEFAULT_URL))),
-        api_key=pick("api_key", "DIAL_API_KEY", "api_key", None),
-        api_key_command=str(file["api_key_command"]) if file.get("api_key_command") else None,
-        model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
+        url=validate_url(*pick("url", "DIAL_URL", "url", DEFAULT_URL)),
+        api_key=api_key,
+        api_key_source=key_where,
+        api_key_command=file.get("api_key_command") or None,
+        model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)[0]),
         backend=backend,
         api_version=str(api_version) if api_version else None,
-        home=Path(home_value).expanduser() if home_value else user_data_path(),
+        home=checks.home(home_value, home_where) if home_value else user_data_path(),
         config_path=config_path,
-        retries=_number(pick("retries", None, "retries", DEFAULT_RETRIES), "retries", int, source),
-        connect_timeout=_number(connect, "connect timeout", float, source),
-        read_timeout=_number(read, "read timeout", float, source),
-        system=pick("system", None, "system", None),
+        retries=checks.retries(*pick("retries", None, "retries", DEFAULT_RETRIES)),
+        connect_timeout=checks.seconds(connect, checks.file_where("timeouts.connect", config_path)),
+        read_timeout=checks.seconds(read, read_where),
+        system=pick("system", None, "system", None)[0],
         verbose=bool(flags.get("verbose")) or log,
-        markdown=file.get("markdown") if isinstance(file.get("markdown"), bool) else None,
-        aliases={str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, dict) else {},
+        markdown=file.get("markdown"),
+        aliases=dict(file.get("aliases", {})),
     )

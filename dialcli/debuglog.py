@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
+from dialcli.sanitize import one_line
+
 if TYPE_CHECKING:
     import httpx
 
@@ -44,7 +46,8 @@ class DebugLog:
             # Belt and braces: a key echoed by a server in a body must not leak either.
             message = message.replace(secret, redact(secret))
         prefix = f"[{self.elapsed_ms():8.1f} ms] " if timed else ""
-        self._stream.write(f"dial: debug: {prefix}{message}\n")
+        # Bodies and headers come from the server: one line each, no escape sequences.
+        self._stream.write(f"dial: debug: {prefix}{one_line(message)}\n")
         self._stream.flush()
 
     def headers(self, direction: str, headers: Iterable[tuple[str, str]]) -> None:

@@ -64,6 +64,8 @@ def save(home: Path, url: str, models: list[str], checked: float | None = None) 
     """Replace the cache (best effort: a read-only data directory just means no cache)."""
     import orjson
 
+    from dialcli.private_dirs import private_dir
+
     path = cache_path(home)
     doc = {
         "version": VERSION,
@@ -73,7 +75,7 @@ def save(home: Path, url: str, models: list[str], checked: float | None = None) 
     }
     tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, home)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(orjson.dumps(doc))

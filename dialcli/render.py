@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dialcli.sanitize import one_line
+
 if TYPE_CHECKING:
     from dialcli.conversation import Conversation
 
@@ -29,7 +31,7 @@ def format_stages(custom_content: Any) -> str:
 
 
 def _name(value: Any) -> str:
-    return value if isinstance(value, str) and value else "?"
+    return one_line(value) if isinstance(value, str) and value else "?"
 
 
 def when(timestamp: str) -> str:

@@ -29,6 +29,7 @@ import orjson
 
 from dialcli.conversation import Conversation, Message, Role, content_text, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
+from dialcli.private_dirs import private_dir
 from dialcli.store_index import (
     TEMP_PREFIX,
     UUID_RE,
@@ -256,15 +257,11 @@ class Store:
         return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
     def _ensure_dirs(self) -> None:
-        for directory in (self.home, self._dir, self._dir / ".locks"):
-            try:
-                directory.mkdir(parents=True, mode=0o700)
-            except FileExistsError:
-                continue
-            except OSError as err:
-                raise _save_error(err, directory) from None
-            with suppress(OSError):
-                os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        locks = self._dir / ".locks"
+        try:
+            private_dir(locks, self.home)
+        except OSError as err:
+            raise _save_error(err, Path(err.filename or locks)) from None
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:

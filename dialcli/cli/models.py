@@ -11,6 +11,7 @@ import typer
 from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.output import IOStreams
+from dialcli.sanitize import for_terminal, one_line
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend, ModelInfo
@@ -86,9 +87,9 @@ def run_models(opts: ModelsOptions) -> None:
 
         io.out(orjson.dumps([m.raw for m in models], option=orjson.OPT_INDENT_2).decode() + "\n")
     elif io.stdout_is_tty:
-        io.out(format_table(models) + format_aliases(opts.settings.aliases, models))
+        io.out(for_terminal(format_table(models) + format_aliases(opts.settings.aliases, models)))
     else:
-        io.out("".join(f"{m.id}\n" for m in models))
+        io.out("".join(f"{one_line(m.id)}\n" for m in models))
 
 
 @app.command("show")
@@ -128,7 +129,7 @@ def show_command(
         document = {**details, "configuration_schema": schema}
         io.out(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        io.out(format_details(details, schema))
+        io.out(for_terminal(format_details(details, schema)))
 
 
 def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> str:

@@ -102,17 +102,25 @@ Stages = Annotated[
 ]
 
 
+MAX_CONFIG_JSON_BYTES = 16 * 1024 * 1024  # as stdin: far above any real configuration
+
+
 def parse_config_json(value: str | None) -> dict[str, Any] | None:
     """``--config-json``: a JSON object given inline or as ``@path``."""
     if value is None:
         return None
     import orjson
 
+    from dialcli.bounded import mib, read_at_most
+
     source = "--config-json"
     if value.startswith("@"):
         source = value[1:]
         try:
-            value = Path(source).expanduser().read_text(encoding="utf-8")
+            data = read_at_most(Path(source).expanduser(), MAX_CONFIG_JSON_BYTES)
+            if len(data) > MAX_CONFIG_JSON_BYTES:
+                raise UsageError(f"cannot read {source}: larger than {mib(MAX_CONFIG_JSON_BYTES)}")
+            value = data.decode("utf-8")
         except OSError as err:
             raise UsageError(f"cannot read {source}: {err.strerror}") from None
         except UnicodeDecodeError:
@@ -148,7 +156,10 @@ Temperature = Annotated[
 ]
 MaxTokens = Annotated[
     int | None,
-    typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
+    # The max: a JSON body must carry it as a 32-bit integer (DIAL and OpenAI use int32).
+    typer.Option(
+        "--max-tokens", min=1, max=2**31 - 1, help="Longest answer, in tokens.", metavar="N"
+    ),
 ]
 
 
