@@ -17,7 +17,7 @@ INTERNAL_EXIT_VAR = "DIAL_INTERNAL_ERROR_EXIT"
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from dialcli.exchange import Terminated
+    from dialcli.turn import Terminated
 
     raise Terminated
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    from dialcli.exchange import AnswerInterrupted, Terminated
+    from dialcli.turn import AnswerInterrupted, Terminated
 
     try:
         return _run(argv, streams)

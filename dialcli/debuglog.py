@@ -57,6 +57,13 @@ class DebugLog:
             shown = redact(value) if name.lower() in SECRET_HEADERS else value
             self(f"{direction} {name}: {shown}")
 
+    def response(self, response: httpx.Response) -> None:
+        """The status line and headers of a response, as they arrived."""
+        if self._stream is None:
+            return
+        self(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
+        self.headers("<", response.headers.multi_items())
+
     def request(self, request: httpx.Request) -> None:
         """The request line, its headers and its body (a large upload only in part)."""
         if self._stream is None:

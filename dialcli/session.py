@@ -1,7 +1,9 @@
-"""A conversation being continued: requests from its history, exchanges into the store.
+"""A conversation being continued: requests from its history, exchanges into the store,
+and the edits the chat's commands make (/retry, /undo, /model, /system, /new).
 
-Shared by ``ask`` and ``chat``. The in-memory conversation changes only after an
-answer arrived, so a failed request leaves both it and the saved file as they were.
+Shared by ``ask`` and ``chat``; nothing else reaches into a conversation's messages.
+The in-memory conversation changes only after an answer arrived, so a failed request
+leaves both it and the saved file as they were.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import ChatRequest, Reply
 from dialcli.conversation import Conversation, Message, Role
-from dialcli.errors import DialError, StorageError
+from dialcli.errors import DialError, StorageError, UsageError
 
 if TYPE_CHECKING:
     from dialcli.store import Store
@@ -39,65 +41,60 @@ class Session:
     def id(self) -> str:
         return self.conversation.id
 
+    @property
+    def model(self) -> str:
+        return self.conversation.model
+
+    @property
+    def system(self) -> str | None:
+        return self.conversation.system
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.conversation.messages
+
+    # -- asking ------------------------------------------------------------------------
+
     def request(
         self,
-        text: str,
+        question: Message,
         *,
         temperature: float | None = None,
         max_tokens: int | None = None,
         custom_fields: dict[str, Any] | None = None,
-        custom_content: dict[str, Any] | None = None,
-    ) -> tuple[ChatRequest, Message]:
-        """The request carrying the whole history plus the new question."""
-        question = Message(Role.USER, text, custom_content=custom_content)
-        messages = [*self.conversation.request_messages(), question.to_request()]
-        request = ChatRequest(
+        replace: bool = False,
+    ) -> ChatRequest:
+        """The request carrying the history plus ``question``; with ``replace``, the
+        history without its last exchange (which the answer will take the place of)."""
+        messages = self.conversation.request_messages()
+        if replace:
+            del messages[-2:]
+        return ChatRequest(
             model=self.conversation.model,
-            messages=messages,
+            messages=[*messages, question.to_request()],
             temperature=temperature,
             max_tokens=max_tokens,
             custom_fields=custom_fields,
         )
-        return request, question
 
-    def record(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
-        """Keep a finished (or interrupted) exchange in memory and on disk."""
-        answer = self._remember(question, reply, interrupted)
-        if self.store is None:
-            return
-        if self.saved:
-            # Another process may have appended meanwhile: follow the file.
-            self.conversation = self.store.append(
-                self.id, [question, answer], model=self.conversation.model
-            )
-        else:
-            self.store.create(self.conversation)
-            self.saved = True
-
-    def replace_last(self, question: Message, reply: Reply, *, interrupted: bool = False) -> None:
-        """/retry: this exchange takes the place of the last one, in memory and on disk.
-
-        On disk the change is applied to the file as it is now; if another process
-        changed it meanwhile, nothing is overwritten: StorageError, and this session
-        follows the file.
-        """
-        old = self.conversation.messages[-2:]
-        del self.conversation.messages[-2:]
+    def record(
+        self, question: Message, reply: Reply, *, interrupted: bool = False, replace: bool = False
+    ) -> None:
+        """Keep a finished (or interrupted) exchange in memory and on disk; with
+        ``replace`` it takes the place of the last exchange (/retry)."""
+        old = self.conversation.messages[-2:] if replace else []
+        if replace:
+            del self.conversation.messages[-2:]
         answer = self._remember(question, reply, interrupted)
         if self.store is None:
             return
         if not self.saved:
             self.store.create(self.conversation)
             self.saved = True
-            return
-        try:
-            self.conversation = self.store.replace_last(
-                self.id, old, [question, answer], model=self.conversation.model
-            )
-        except StorageError:
-            with suppress(DialError):
-                self.conversation = self.store.load(self.id)
-            raise
+        else:
+            # Another process may have appended meanwhile: the change is applied to the
+            # file as it is now (see _replace for /retry).
+            self._replace(old, [question, answer])
 
     def _remember(self, question: Message, reply: Reply, interrupted: bool) -> Message:
         """Add the exchange to the conversation in memory; return the answer message."""
@@ -115,13 +112,69 @@ class Session:
         self.conversation.messages.append(answer)
         return answer
 
-    def rewrite(self) -> None:
-        """Save the system prompt and model (after /system), keeping what others saved."""
-        if self.store is None or not self.conversation.messages:
-            return
-        if not self.saved:
+    # -- what the chat's commands change -----------------------------------------------
+
+    def last_question(self) -> Message:
+        """/retry: the question of the last exchange, to be asked again."""
+        if not self._ends_in_exchange():
+            raise UsageError("nothing to retry yet")
+        last = self.conversation.messages[-2]
+        return Message(Role.USER, last.content, custom_content=last.custom_content)
+
+    def undo(self) -> None:
+        """/undo: drop the last exchange, in memory and on disk."""
+        if not self._ends_in_exchange():
+            raise UsageError("nothing to undo yet")
+        old = self.conversation.messages[-2:]
+        del self.conversation.messages[-2:]
+        if self.saved:
+            self._replace(old, [])
+        else:
+            self._create()
+
+    def _ends_in_exchange(self) -> bool:
+        messages = self.conversation.messages
+        return (
+            len(messages) >= 2
+            and messages[-2].role == Role.USER
+            and messages[-1].role == Role.ASSISTANT
+        )
+
+    def set_model(self, model: str) -> None:
+        """/model: later questions go to ``model`` (saved with the next exchange)."""
+        self.conversation.model = model
+
+    def set_system(self, text: str) -> None:
+        """/system: replace the system prompt, on disk at once (record() follows the file,
+        so the file must hold the new prompt)."""
+        self.conversation.system = text
+        if self.saved and self.store is not None:
+            conv = self.conversation
+            self.conversation = self.store.append(conv.id, [], model=conv.model, system=text)
+        else:
+            self._create()
+
+    def start_new(self) -> Session:
+        """/new: an empty conversation with the same model, system prompt and store."""
+        return Session.new(self.store, self.conversation.model, self.conversation.system)
+
+    def _create(self) -> None:
+        # A conversation never saved stays unsaved until it holds an exchange.
+        if self.store is not None and self.conversation.messages:
             self.store.create(self.conversation)
             self.saved = True
+
+    def _replace(self, old: list[Message], new: list[Message]) -> None:
+        """The saved conversation's last messages ``old`` become ``new``, applied to the
+        file as it is now. If another process changed them meanwhile, nothing is
+        overwritten (StorageError) and this session follows the file."""
+        if self.store is None:
             return
-        conv = self.conversation
-        self.conversation = self.store.append(conv.id, [], model=conv.model, system=conv.system)
+        try:
+            self.conversation = self.store.replace_last(
+                self.id, old, new, model=self.conversation.model
+            )
+        except StorageError:
+            with suppress(DialError):
+                self.conversation = self.store.load(self.id)
+            raise

@@ -229,6 +229,26 @@ def test_retry_before_any_answer_is_reported():
 
 
 @pytestmark_env
+def test_undo_drops_the_last_exchange_from_later_requests_and_from_disk():
+    script = "one\ntwo\n/undo\n/model inspect\nthree\n"
+    code, out, err = chat("-m", "echo", "-s", "", stdin=script)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:2] == ["one", "two"]
+    # The request after /undo carries "one" and its answer, not "two".
+    assert [m["content"] for m in received(lines[2])["messages"]] == ["one", "one", "three"]
+    (conversation,) = stored(home())
+    assert [m.content for m in conversation.messages] == ["one", "one", "three", lines[2]]
+
+
+@pytestmark_env
+def test_undo_before_any_answer_is_reported():
+    code, out, err = chat("-m", "echo", stdin="/undo\n")
+    assert (code, out) == (2, "")
+    assert "dial: nothing to undo yet" in err
+
+
+@pytestmark_env
 def test_system_command_replaces_the_prompt_for_later_turns_and_on_disk():
     script = "one\n/system Now be formal.\n/model inspect\ntwo\n"
     _code, out, _ = chat("-m", "echo", "-s", "casual", stdin=script)
@@ -252,7 +272,7 @@ def test_help_and_history_print_to_stdout():
     code, out, _ = chat("-m", "echo", "-s", "", stdin="hello\n/history\n/help\n")
     assert code == 0
     assert "You: hello\n\nAssistant: hello" in out
-    for name in ("/help", "/exit", "/model", "/system", "/history", "/retry", "/new"):
+    for name in ("/help", "/exit", "/model", "/system", "/history", "/retry", "/undo", "/new"):
         assert name in out
 
 

@@ -204,7 +204,7 @@ def test_retry_after_another_process_saved_refuses_and_keeps_both(tmp_path):
     from dialcli.backends.base import Reply
 
     with pytest.raises(StorageError, match="changed in another process"):
-        session.replace_last(question, Reply(content=answer.content, model="ok"))
+        session.record(question, Reply(content=answer.content, model="ok"), replace=True)
     texts = [m.content for m in store.load(conv.id).messages]
     assert texts == ["q1", "a1", "from elsewhere", "kept"]
     assert [m.content for m in session.conversation.messages] == texts
@@ -218,7 +218,7 @@ def test_retry_without_interference_replaces_the_last_answer_on_disk(tmp_path):
     conv.messages = exchange("q0", "a0") + exchange("q1", "a1")
     store.create(conv)
     session = Session.resume(store, conv.id)
-    session.replace_last(Message(Role.USER, "q1"), Reply(content="a1 again", model="ok"))
+    session.record(Message(Role.USER, "q1"), Reply(content="a1 again", model="ok"), replace=True)
     texts = [m.content for m in store.load(conv.id).messages]
     assert texts == ["q0", "a0", "q1", "a1 again"]
 
@@ -230,8 +230,49 @@ def test_system_change_after_another_process_saved_keeps_its_exchange(tmp_path):
     store.create(conv)
     session = Session.resume(store, conv.id)
     other_process_appends(store, conv.id)
-    session.conversation.system = "Be brief."
-    session.rewrite()
+    session.set_system("Be brief.")
     saved = store.load(conv.id)
     assert saved.system == "Be brief."
     assert [m.content for m in saved.messages] == ["q1", "a1", "from elsewhere", "kept"]
+
+
+def test_undo_after_another_process_saved_refuses_and_keeps_both(tmp_path):
+    store = Store(tmp_path / "home")
+    conv = Conversation(model="ok")
+    conv.messages = exchange("q1", "a1")
+    store.create(conv)
+    session = Session.resume(store, conv.id)
+    other_process_appends(store, conv.id)
+    with pytest.raises(StorageError, match="changed in another process"):
+        session.undo()
+    texts = [m.content for m in store.load(conv.id).messages]
+    assert texts == ["q1", "a1", "from elsewhere", "kept"]
+
+
+def test_retry_in_chat_after_another_process_saved_is_refused_clearly(
+    at_fault_server, backend_name
+):
+    """The whole path: a chat answers, another dial appends, then /retry."""
+    import io
+
+    from dialcli.__main__ import main
+    from dialcli.output import IOStreams
+
+    class Stdin(io.BytesIO):
+        def readline(self, *args):
+            line = super().readline(*args)
+            if line == b"/retry\n":  # between the first answer and /retry
+                done = run_dial(["ask", "--backend", backend_name, "-c", "-m", "ok", "other"])
+                assert done.code == 0, done.stderr
+            return line
+
+    streams = IOStreams(Stdin(b"hi\n/retry\n"), io.BytesIO(), io.StringIO())
+    code = main(["chat", "--backend", backend_name, "-m", "ok", "-s", ""], streams)
+    err = streams.stderr.getvalue()
+    assert code == 1, err
+    lines = err.splitlines()
+    assert lines[0].startswith("dial: could not save conversation: it changed in another process")
+    assert lines[1:] == ["dial: 1 input(s) of the chat failed (see above)"]
+    store = Store(home())
+    saved = store.load(store.latest())
+    assert [m.content for m in saved.messages] == ["hi", "Hello world", "other", "Hello world"]

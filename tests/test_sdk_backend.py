@@ -255,3 +255,15 @@ def test_models_are_listed_from_openai_models_as_the_server_wrote_them(
     with RawBackend(config) as raw, SdkBackend(config) as sdk:
         assert [m.raw for m in sdk.list_models()] == [m.raw for m in raw.list_models()]
         assert [m.raw for m in sdk.list_applications()] == [m.raw for m in raw.list_applications()]
+
+
+def test_a_bug_of_ours_inside_the_library_call_is_not_called_a_server_reply(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """The library wraps what our event hook raised; it must come out as the bug it is."""
+    backend = SdkBackend(settings(emulator.url, tmp_path, retries=0))
+    backend._log = None  # type: ignore[assignment]  # the hook now fails inside dialcli
+    with pytest.raises(AttributeError, match="NoneType"):
+        backend.list_models()
+    with pytest.raises(AttributeError, match="NoneType"):
+        list(backend.stream(ChatRequest(model="echo", messages=HI)))

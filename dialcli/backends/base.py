@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
+
+from dialcli.errors import DialError, NotFoundError, ServerError
 
 
 @dataclass(frozen=True)
@@ -72,34 +75,46 @@ class ModelInfo:
         )
 
 
+@dataclass
+class OpenStream:
+    """A streaming response whose headers are in and whose body is not yet read.
+
+    ``reads`` yields, per network read (or per chunk, where the library hands chunks
+    over one by one), the event-stream data that arrived: ``bytes`` payloads as sent,
+    or chunks the library already decoded (``dict``). Transport failures come out of
+    it as ``DialError``.
+    """
+
+    content_type: str | None  # None: the library did not let us see the response
+    body: Callable[[], bytes]  # the (size-limited) body, for an error message
+    reads: Iterator[list[Any]]
+    close: Callable[[], None]
+
+
 class Backend(ABC):
-    """Talks to DIAL. Raises only ``DialError`` subclasses."""
+    """Talks to DIAL. Raises only ``DialError`` subclasses.
 
-    name: str = ""
+    The endpoint logic (what to request, what a reply must look like, how a stream
+    is checked and parsed) lives here once; a backend supplies the primitives that
+    move bytes: ``_get_json``, ``_post_json``, ``_open_stream``, and file storage.
+    """
 
-    @abstractmethod
-    def stream(self, request: ChatRequest) -> Iterator[Delta]:
-        """Yield text deltas as they arrive, then one with finish reason and usage."""
-
-    @abstractmethod
-    def complete(self, request: ChatRequest) -> Reply:
-        """One non-streaming request."""
+    # -- primitives each backend supplies (retried where the retry policy says) ----
 
     @abstractmethod
-    def list_models(self) -> list[ModelInfo]:
-        """The deployments the key can use."""
+    def _get_json(self, path: str, *, model: str | None = None) -> Any:
+        """GET ``{url}/{path}``; the JSON body as the server wrote it.
+
+        ``model`` names the deployment the path is about, for the 404 message.
+        """
 
     @abstractmethod
-    def list_applications(self) -> list[ModelInfo]:
-        """The applications the key can use (``/openai/applications``)."""
+    def _post_json(self, request: ChatRequest) -> Any:
+        """A non-streaming chat completion; the JSON body as the server wrote it."""
 
     @abstractmethod
-    def deployment(self, deployment_id: str) -> dict[str, Any]:
-        """One deployment's details (``/openai/deployments/{id}``)."""
-
-    @abstractmethod
-    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
-        """The JSON schema of a deployment's configuration, or None if it has none."""
+    def _open_stream(self, request: ChatRequest) -> OpenStream:
+        """A streaming chat completion, opened: a 2xx response with its body unread."""
 
     @abstractmethod
     def bucket(self) -> str:
@@ -112,6 +127,66 @@ class Backend(ABC):
     @abstractmethod
     def download_file(self, url: str) -> bytes:
         """The bytes of a file stored in DIAL (``files/{bucket}/{path}``)."""
+
+    # -- the contract, written once ------------------------------------------------
+
+    def stream(self, request: ChatRequest) -> Iterator[Delta]:
+        """Yield text deltas as they arrive, then one with finish reason and usage."""
+        # replies imports this module's values: imported here, not at the top.
+        from dialcli.backends.replies import deltas_from_reads, not_an_event_stream
+
+        opened = self._open_stream(request)
+        try:
+            content_type = opened.content_type
+            if content_type is not None and not content_type.startswith("text/event-stream"):
+                raise not_an_event_stream(content_type, opened.body())
+            yield from deltas_from_reads(opened.reads)
+        finally:
+            opened.close()
+
+    def complete(self, request: ChatRequest) -> Reply:
+        """One non-streaming request."""
+        from dialcli.backends.replies import reply_from_completion
+
+        data = self._post_json(request)
+        if not isinstance(data, dict):
+            raise ServerError("unexpected reply from the server: not a JSON object")
+        return reply_from_completion(data, request.model)
+
+    def list_models(self) -> list[ModelInfo]:
+        """The deployments the key can use (``/openai/models``)."""
+        return [ModelInfo.from_dict(item) for item in self._list("openai/models")]
+
+    def list_applications(self) -> list[ModelInfo]:
+        """The applications the key can use (``/openai/applications``)."""
+        return [ModelInfo.from_dict(item) for item in self._list("openai/applications")]
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        """One deployment's details (``/openai/deployments/{id}``)."""
+        quoted = quote(deployment_id, safe="/")
+        try:
+            data = self._get_json(f"openai/deployments/{quoted}", model=deployment_id)
+        except NotFoundError:
+            # DIAL Core lists applications apart from model deployments.
+            data = self._get_json(f"openai/applications/{quoted}", model=deployment_id)
+        return data if isinstance(data, dict) else {}
+
+    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
+        """The JSON schema of a deployment's configuration, or None if it has none."""
+        try:
+            data = self._get_json(f"v1/deployments/{quote(deployment_id, safe='/')}/configuration")
+        except DialError as err:
+            if err.status in (404, 405, 501):
+                return None  # the deployment offers no configuration
+            raise
+        return data if isinstance(data, dict) else None
+
+    def _list(self, path: str) -> list[dict[str, Any]]:
+        data = self._get_json(path)
+        items = data.get("data") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ServerError(f"unexpected reply from /{path}: no 'data' list")
+        return [item for item in items if isinstance(item, dict)]
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -1,4 +1,8 @@
-"""The raw backend: httpx and our own SSE decoder, with detailed logging."""
+"""The raw backend: httpx and our own SSE decoder, with detailed logging.
+
+Only the primitives live here (send a request, read JSON, open a stream, files); what
+to request and what a reply must look like is ``base.Backend``'s.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +14,11 @@ import httpx
 import orjson
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
-from dialcli.backends.replies import (
-    delta_from_chunk,
-    error_message_from_body,
-    http_error,
-    reply_from_completion,
-    stream_error,
-    tls_error,
-)
+from dialcli.backends.base import Backend, ChatRequest, OpenStream
+from dialcli.backends.replies import error_message_from_body, http_error, not_json, tls_error
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
 from dialcli.backends.transport import (
+    http_timeout,
     is_tls_failure,
     needs_tls,
     read_limited,
@@ -29,19 +27,11 @@ from dialcli.backends.transport import (
 )
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
-from dialcli.errors import (
-    DialError,
-    IncompleteAnswerError,
-    NetworkError,
-    NotFoundError,
-    ServerError,
-)
+from dialcli.errors import NetworkError, ServerError
 from dialcli.sse import SSEDecoder
 
 
 class RawBackend(Backend):
-    name = "raw"
-
     def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
         self._settings = settings
         self._log = log
@@ -50,12 +40,7 @@ class RawBackend(Backend):
             base_url=settings.url,
             headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
             verify=needs_tls(settings.url),
-            timeout=httpx.Timeout(
-                connect=settings.connect_timeout,
-                read=settings.read_timeout,
-                write=settings.read_timeout,
-                pool=settings.connect_timeout,
-            ),
+            timeout=http_timeout(settings),
         )
 
     def close(self) -> None:
@@ -87,9 +72,7 @@ class RawBackend(Backend):
             ) from None
         except httpx.TransportError as err:
             raise NetworkError(f"network error: {reason(err)}") from None
-        if log.enabled:
-            log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
-            log.headers("<", response.headers.multi_items())
+        log.response(response)
         if response.is_success:
             return response
         try:
@@ -120,10 +103,65 @@ class RawBackend(Backend):
             lambda: self._open(self._request(method, url, body), model), self._policy, self._log
         )
 
-    # -- DIAL file storage and deployment details ---------------------------------
+    def _read_json(self, response: httpx.Response) -> Any:
+        try:
+            body = response.read()
+        except httpx.TimeoutException as err:
+            raise timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
+        finally:
+            response.close()
+        if self._log.enabled:
+            self._log(f"< {body.decode('utf-8', 'replace')}", timed=True)
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise not_json(body, response.headers.get("content-type", "")) from None
+
+    # -- the primitives base.Backend builds on --------------------------------------
+
+    def _get_json(self, path: str, *, model: str | None = None) -> Any:
+        return self._read_json(self._open_with_retries("GET", f"/{path}", None, model))
+
+    def _post_json(self, request: ChatRequest) -> Any:
+        response = self._open_with_retries(
+            "POST", self._chat_url(request.model), request.body(stream=False), request.model
+        )
+        return self._read_json(response)
+
+    def _open_stream(self, request: ChatRequest) -> OpenStream:
+        response = self._open_with_retries(
+            "POST", self._chat_url(request.model), request.body(stream=True), request.model
+        )
+        return OpenStream(
+            content_type=response.headers.get("content-type", ""),
+            body=lambda: read_limited(response),
+            reads=self._reads(response),
+            close=response.close,
+        )
+
+    def _reads(self, response: httpx.Response) -> Iterator[list[bytes]]:
+        """The event-stream payloads of each network read, as they arrive."""
+        log = self._log
+        decoder = SSEDecoder()
+        try:
+            for chunk in response.iter_bytes():
+                payloads = decoder.feed_data(chunk)
+                if log.enabled:
+                    for data in payloads:
+                        log(f"< data: {data.decode('utf-8', 'replace')}", timed=True)
+                if payloads:
+                    yield payloads
+        except httpx.TimeoutException as err:
+            raise timeout_error(err, self._settings) from None
+        except httpx.TransportError as err:
+            raise NetworkError(f"connection dropped: {reason(err)}") from None
+
+    # -- DIAL file storage ----------------------------------------------------------
 
     def bucket(self) -> str:
-        data = self._read_json(self._open_with_retries("GET", "/v1/bucket", None, None))
+        data = self._get_json("v1/bucket")
         if not isinstance(data, dict) or not data.get("bucket"):
             raise ServerError("unexpected reply from /v1/bucket: no bucket")
         return str(data["bucket"])
@@ -149,160 +187,3 @@ class RawBackend(Backend):
             raise NetworkError(f"connection dropped: {reason(err)}") from None
         finally:
             response.close()
-
-    def deployment(self, deployment_id: str) -> dict[str, Any]:
-        quoted = quote(deployment_id, safe="/")
-        try:
-            response = self._open_with_retries(
-                "GET", f"/openai/deployments/{quoted}", None, deployment_id
-            )
-        except NotFoundError:
-            # DIAL Core lists applications apart from model deployments.
-            response = self._open_with_retries(
-                "GET", f"/openai/applications/{quoted}", None, deployment_id
-            )
-        data = self._read_json(response)
-        return data if isinstance(data, dict) else {}
-
-    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
-        path = f"/v1/deployments/{quote(deployment_id, safe='/')}/configuration"
-        try:
-            data = self._read_json(self._open_with_retries("GET", path, None, None))
-        except DialError as err:
-            if err.status in (404, 405, 501):
-                return None  # the deployment offers no configuration
-            raise
-        return data if isinstance(data, dict) else None
-
-    # -- the contract -------------------------------------------------------------
-
-    def stream(self, request: ChatRequest) -> Iterator[Delta]:
-        response = self._open_with_retries(
-            "POST", self._chat_url(request.model), request.body(stream=True), request.model
-        )
-        try:
-            content_type = response.headers.get("content-type", "")
-            if not content_type.startswith("text/event-stream"):
-                body = read_limited(response)
-                raise ServerError(
-                    f"expected an event stream, got {content_type or 'no content type'}: "
-                    f"{error_message_from_body(body, content_type) or 'empty body'}"
-                )
-            yield from self._decode(response)
-        finally:
-            response.close()
-
-    def _decode(self, response: httpx.Response) -> Iterator[Delta]:
-        """Deltas from the event stream, as they arrive.
-
-        The text of plain-text chunks that came in one network read is joined into one
-        Delta, so the writer makes one write and flush per read, not one per token.
-        """
-        log = self._log
-        decoder = SSEDecoder()
-        finished = False
-        loads = orjson.loads
-        try:
-            for chunk in response.iter_bytes():
-                texts: list[str] = []
-                done = False
-                for data in decoder.feed_data(chunk):
-                    if log.enabled:
-                        log(f"< data: {data.decode('utf-8', 'replace')}", timed=True)
-                    if data == b"[DONE]":
-                        done = True
-                        break
-                    try:
-                        parsed = loads(data)
-                    except orjson.JSONDecodeError:
-                        parsed = None
-                    text = _plain_text(parsed) if isinstance(parsed, dict) else None
-                    if text is not None:
-                        if text:
-                            texts.append(text)
-                        continue
-                    if texts:  # what came before this chunk is written first
-                        yield Delta(text="".join(texts))
-                        texts = []
-                    if not isinstance(parsed, dict):
-                        shown = data.decode("utf-8", "replace")[:80]
-                        raise ServerError(f"malformed chunk in the event stream: {shown!r}")
-                    if parsed.get("error") is not None:
-                        raise stream_error(parsed["error"])
-                    delta = delta_from_chunk(parsed)
-                    if delta is not None:
-                        finished = finished or delta.finish_reason is not None
-                        yield delta
-                if texts:
-                    yield Delta(text="".join(texts))
-                if done:
-                    return
-        except httpx.TimeoutException as err:
-            raise timeout_error(err, self._settings) from None
-        except httpx.TransportError as err:
-            raise NetworkError(f"connection dropped: {reason(err)}") from None
-        if not finished:
-            raise IncompleteAnswerError("the stream ended before the answer was finished")
-
-    def complete(self, request: ChatRequest) -> Reply:
-        response = self._open_with_retries(
-            "POST", self._chat_url(request.model), request.body(stream=False), request.model
-        )
-        data = self._read_json(response)
-        if not isinstance(data, dict):
-            raise ServerError("unexpected reply from the server: not a JSON object")
-        return reply_from_completion(data, request.model)
-
-    def list_models(self) -> list[ModelInfo]:
-        return [ModelInfo.from_dict(item) for item in self._list("/openai/models")]
-
-    def list_applications(self) -> list[ModelInfo]:
-        return [ModelInfo.from_dict(item) for item in self._list("/openai/applications")]
-
-    def _list(self, path: str) -> list[dict[str, Any]]:
-        data = self._read_json(self._open_with_retries("GET", path, None, None))
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ServerError(f"unexpected reply from {path}: no 'data' list")
-        return [item for item in items if isinstance(item, dict)]
-
-    def _read_json(self, response: httpx.Response) -> Any:
-        try:
-            body = response.read()
-        except httpx.TimeoutException as err:
-            raise timeout_error(err, self._settings) from None
-        except httpx.TransportError as err:
-            raise NetworkError(f"connection dropped: {reason(err)}") from None
-        finally:
-            response.close()
-        if self._log.enabled:
-            self._log(f"< {body.decode('utf-8', 'replace')}", timed=True)
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            content_type = response.headers.get("content-type", "")
-            shown = error_message_from_body(body, content_type) or "empty body"
-            raise ServerError(f"expected JSON from the server, got {shown}") from None
-
-
-def _plain_text(chunk: dict[str, Any]) -> str | None:
-    """The text of a chunk that carries only text (or nothing), else None.
-
-    The common case, read without building a Delta; whatever else a chunk may carry
-    (finish reason, usage, custom content, an error) goes through delta_from_chunk.
-    """
-    if "error" in chunk or chunk.get("usage") is not None:
-        return None
-    choices = chunk.get("choices")
-    if type(choices) is not list or not choices:
-        return None
-    choice = choices[0]
-    if type(choice) is not dict or choice.get("finish_reason") is not None:
-        return None
-    delta = choice.get("delta")
-    if type(delta) is not dict or delta.get("custom_content") is not None:
-        return None
-    text = delta.get("content")
-    if text is None:
-        return ""
-    return text if type(text) is str else None

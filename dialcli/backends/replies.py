@@ -7,12 +7,20 @@ wording lives here once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from dialcli.backends.base import Delta, Reply
-from dialcli.errors import DialError, NetworkError, NotFoundError, ServerError, error_for_status
+from dialcli.errors import (
+    DialError,
+    IncompleteAnswerError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    error_for_status,
+)
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_SHOWN = 200
@@ -74,6 +82,78 @@ def stream_error(error: Any) -> ServerError:
     return ServerError(f"server error during the answer: {one_line(message)}")
 
 
+def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
+    """The one parser of ``chat.completion.chunk`` streams: deltas as they arrive.
+
+    Each item of ``reads`` is what one network read brought: event-stream payloads
+    (``bytes``) or chunks already decoded (``dict``). The text of plain-text chunks in
+    one read is joined into one Delta, so the writer makes one write and flush per
+    read, not one per token. ``[DONE]`` ends the stream; so does the end of ``reads``,
+    which without a finish reason means the answer was cut short.
+    """
+    finished = False
+    loads = orjson.loads
+    for read in reads:
+        texts: list[str] = []
+        for item in read:
+            if item == b"[DONE]":
+                if texts:
+                    yield Delta(text="".join(texts))
+                return
+            chunk = item
+            if type(item) is bytes:
+                try:
+                    chunk = loads(item)
+                except orjson.JSONDecodeError:
+                    chunk = None
+            text = _plain_text(chunk) if type(chunk) is dict else None
+            if text is not None:  # the common case, read without building a Delta
+                if text:
+                    texts.append(text)
+                continue
+            if texts:  # what came before this chunk is written first
+                yield Delta(text="".join(texts))
+                texts = []
+            if not isinstance(chunk, dict):
+                shown = item.decode("utf-8", "replace") if type(item) is bytes else repr(item)
+                raise ServerError(f"malformed chunk in the event stream: {shown[:80]!r}")
+            if chunk.get("error") is not None:
+                raise stream_error(chunk["error"])
+            delta = delta_from_chunk(chunk)
+            if delta is not None:
+                finished = finished or delta.finish_reason is not None
+                yield delta
+        if texts:
+            yield Delta(text="".join(texts))
+    # A stream may end quietly at EOF, [DONE] or not: only a finish_reason tells a
+    # whole answer from a cut one.
+    if not finished:
+        raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of a chunk that carries only text (or nothing), else None.
+
+    Whatever else a chunk may carry (finish reason, usage, custom content, an error)
+    goes through delta_from_chunk.
+    """
+    if "error" in chunk or chunk.get("usage") is not None:
+        return None
+    choices = chunk.get("choices")
+    if type(choices) is not list or not choices:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason") is not None:
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or delta.get("custom_content") is not None:
+        return None
+    text = delta.get("content")
+    if text is None:
+        return ""
+    return text if type(text) is str else None
+
+
 def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
     """One ``chat.completion.chunk`` as a Delta; None when it carries nothing for us."""
     choices = chunk.get("choices") or ()
@@ -90,6 +170,20 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
     if not (text or custom or finish or usage):
         return None
     return Delta(text=text, custom_content=custom, finish_reason=finish, usage=usage)
+
+
+def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
+    """A 2xx answer to a streaming request that is not ``text/event-stream``."""
+    shown = error_message_from_body(body, content_type) or "empty body"
+    return ServerError(
+        f"expected an event stream, got {content_type or 'no content type'}: {shown}"
+    )
+
+
+def not_json(body: bytes, content_type: str) -> ServerError:
+    """A 2xx reply that should have been JSON."""
+    shown = error_message_from_body(body, content_type) or "empty body"
+    return ServerError(f"expected JSON from the server, got {shown}")
 
 
 def reply_from_completion(data: dict[str, Any], model: str) -> Reply:

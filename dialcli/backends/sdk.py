@@ -31,18 +31,13 @@ from aidial_client._internal_types._http_request import FinalRequestOptions
 from openai import Omit
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, Delta, ModelInfo, Reply
-from dialcli.backends.replies import (
-    delta_from_chunk,
-    error_message_from_body,
-    reply_from_completion,
-)
+from dialcli.backends.base import Backend, ChatRequest, OpenStream
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
-from dialcli.backends.transport import needs_tls
+from dialcli.backends.transport import http_timeout, needs_tls
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
-from dialcli.errors import DialError, IncompleteAnswerError, NotFoundError, ServerError
+from dialcli.errors import DialError, ServerError
 
 T = TypeVar("T")
 
@@ -52,8 +47,6 @@ _OPENAI_EXTRA_HEADERS = ("x-stainless-retry-count", "x-stainless-read-timeout")
 
 
 class SdkBackend(Backend):
-    name = "sdk"
-
     def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
         self._settings = settings
         self._log = log
@@ -62,12 +55,7 @@ class SdkBackend(Backend):
         # The response of the current attempt, seen by the hook before anyone reads it:
         # tells "no answer at all" from "answer broke off", and gives us the headers.
         self._response: httpx.Response | None = None
-        timeout = httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.read_timeout,
-            pool=settings.connect_timeout,
-        )
+        timeout = http_timeout(settings)
         self._http = SyncHTTPClient(
             base_url=settings.url,
             api_key=self._key,
@@ -116,9 +104,7 @@ class SdkBackend(Backend):
     def _on_response(self, response: httpx.Response) -> None:
         self._response = response
         log = self._log
-        if log.enabled:
-            log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
-            log.headers("<", response.headers.multi_items())
+        log.response(response)
         if _is_event_stream(response):
             return
         # A JSON body or an error page: reading it here is harmless (the library reads
@@ -129,7 +115,7 @@ class SdkBackend(Backend):
 
     # -- errors ------------------------------------------------------------------------
 
-    def _error(self, err: Exception, model: str | None, *, started: bool = False) -> DialError:
+    def _error(self, err: BaseException, model: str | None, *, started: bool = False) -> DialError:
         if self._log.enabled and not isinstance(err, DialError):
             self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
         started = started or self._response is not None
@@ -146,8 +132,7 @@ class SdkBackend(Backend):
         self._response = None
         try:
             return call()
-        # The library's failure modes are not enumerable (openai, httpx, pydantic, and its
-        # own catch-alls), and only DialError may leave a backend.
+        # Only DialError may leave a backend; map_error re-raises a bug of ours as is.
         except Exception as err:
             raise self._error(err, model) from None
 
@@ -173,81 +158,67 @@ class SdkBackend(Backend):
             extra_headers=self._headers,
         )
 
-    def _open_stream(self, request: ChatRequest) -> tuple[Iterator[Any], httpx.Response | None]:
+    # -- the primitives base.Backend builds on ------------------------------------------
+
+    def _open_stream(self, request: ChatRequest) -> OpenStream:
         # create(stream=True) returns once the response headers are in: an HTTP error
         # raises here (retryable), a broken stream later while iterating (not retried).
-        chunks = self._create(request, stream=True)
-        response = self._response
-        if response is not None and not _is_event_stream(response):
-            content_type = response.headers.get("content-type", "")
-            shown = error_message_from_body(response.content, content_type) or "empty body"
-            raise ServerError(
-                f"expected an event stream, got {content_type or 'no content type'}: {shown}"
-            )
-        return iter(chunks), response
+        def attempt() -> tuple[Iterator[Any], httpx.Response | None]:
+            return iter(self._create(request, stream=True)), self._response
 
-    def stream(self, request: ChatRequest) -> Iterator[Delta]:
-        chunks, response = self._with_retries(lambda: self._open_stream(request), request.model)
-        try:
-            yield from self._decode(chunks, request.model)
-        finally:
+        chunks, response = self._with_retries(attempt, request.model)
+
+        def close() -> None:
             # Closing the library's generator does not reach openai's Stream when the
             # consumer stops early (a closed pipe, Ctrl-C): close the response ourselves.
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            getattr(chunks, "close", lambda: None)()
             if response is not None:
                 response.close()
 
-    def _decode(self, chunks: Iterator[Any], model: str) -> Iterator[Delta]:
+        return OpenStream(
+            content_type=None if response is None else response.headers.get("content-type", ""),
+            body=lambda: response.content if response is not None else b"",
+            reads=self._reads(chunks, request.model),
+            close=close,
+        )
+
+    def _reads(self, chunks: Iterator[Any], model: str) -> Iterator[list[Any]]:
+        """Each chunk as the library hands it over, as the dict the server sent."""
         log = self._log
-        finished = False
         while True:
             try:
                 chunk = next(chunks)
             except StopIteration:
-                break
+                return
             except Exception as err:  # see _guarded
                 raise self._error(err, model, started=True) from None
             data = _plain(chunk)
             if log.enabled:
                 log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
-            delta = delta_from_chunk(data)
-            if delta is not None:
-                finished = finished or delta.finish_reason is not None
-                yield delta
-        # openai's Stream ends quietly at EOF whether or not [DONE] came: only a
-        # finish_reason tells a whole answer from a cut one.
-        if not finished:
-            raise IncompleteAnswerError("the stream ended before the answer was finished")
+            yield [data]
 
-    def _open_completion(self, request: ChatRequest) -> Any:
-        completion = self._create(request, stream=False)
-        if not hasattr(completion, "model_dump"):
-            # openai goes by the reply's content type, not by what was asked: an event
-            # stream (or text) comes back as a chunk generator. raw calls that not JSON.
-            getattr(completion, "close", lambda: None)()
-            if self._response is None:
-                raise ServerError("unexpected reply from the server: not a JSON object")
-            raise not_json_error(self._response)
-        return completion
+    def _post_json(self, request: ChatRequest) -> Any:
+        def attempt() -> Any:
+            completion = self._create(request, stream=False)
+            if not hasattr(completion, "model_dump"):
+                # openai goes by the reply's content type, not by what was asked: an
+                # event stream (or text) comes back as a chunk generator. raw calls that
+                # not JSON.
+                getattr(completion, "close", lambda: None)()
+                if self._response is None:
+                    raise ServerError("unexpected reply from the server: not a JSON object")
+                raise not_json_error(self._response)
+            return completion
 
-    def complete(self, request: ChatRequest) -> Reply:
-        completion = self._with_retries(lambda: self._open_completion(request), request.model)
-        return reply_from_completion(_plain(completion), request.model)
+        return _plain(self._with_retries(attempt, request.model))
 
-    def list_models(self) -> list[ModelInfo]:
-        # aidial-client has no models.list(); deployments.list() reads /openai/deployments,
-        # where DIAL Core calls every entry "deployment", and returns typed objects. raw
-        # lists /openai/models as the server wrote it, so we GET that through the
-        # library's own HTTP client.
-        return [ModelInfo.from_dict(item) for item in self._list("openai/models")]
+    def _get_json(self, path: str, *, model: str | None = None) -> Any:
+        """GET through the library's own HTTP client; the JSON as the server wrote it.
 
-    def list_applications(self) -> list[ModelInfo]:
-        return [ModelInfo.from_dict(item) for item in self._list("openai/applications")]
-
-    def _get_json(self, path: str, model: str | None = None) -> Any:
-        """GET through the library's own HTTP client; the JSON as the server wrote it."""
+        aidial-client has no models.list(), and its typed objects (deployments.list(),
+        Deployment) drop fields that raw shows: listings and deployment details are read
+        as JSON.
+        """
         version = self._settings.api_version
         options = FinalRequestOptions(
             method="GET", url=path, params={"api-version": version} if version else None
@@ -260,16 +231,7 @@ class SdkBackend(Backend):
         except orjson.JSONDecodeError:
             raise not_json_error(response) from None
 
-    def _list(self, path: str) -> list[dict[str, Any]]:
-        data = self._get_json(path)
-        items = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ServerError(f"unexpected reply from /{path}: no 'data' list")
-        return [item for item in items if isinstance(item, dict)]
-
-    # -- DIAL file storage and deployment details -------------------------------------
-    # Files go through the library's own API (bucket, files); deployment details through
-    # its HTTP client, because Deployment objects drop fields that raw shows.
+    # -- DIAL file storage: through the library's own API (bucket, files) -----------------
 
     def bucket(self) -> str:
         return str(self._with_retries(self._dial.bucket.get_bucket, None))
@@ -284,25 +246,6 @@ class SdkBackend(Backend):
 
     def download_file(self, url: str) -> bytes:
         return self._with_retries(lambda: self._dial.files.download(url).get_content(), None)
-
-    def deployment(self, deployment_id: str) -> dict[str, Any]:
-        quoted = quote(deployment_id, safe="/")
-        try:
-            data = self._get_json(f"openai/deployments/{quoted}", deployment_id)
-        except NotFoundError:
-            # DIAL Core lists applications apart from model deployments.
-            data = self._get_json(f"openai/applications/{quoted}", deployment_id)
-        return data if isinstance(data, dict) else {}
-
-    def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
-        quoted = quote(deployment_id, safe="/")
-        try:
-            data = self._get_json(f"v1/deployments/{quoted}/configuration")
-        except DialError as err:
-            if err.status in (404, 405, 501):
-                return None  # the deployment offers no configuration
-            raise
-        return data if isinstance(data, dict) else None
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

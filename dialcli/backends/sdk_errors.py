@@ -16,6 +16,7 @@ import ast
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
@@ -25,6 +26,7 @@ import pydantic
 from dialcli.backends.replies import (
     error_message_from_body,
     http_error,
+    not_json,
     one_line,
     stream_error,
     tls_error,
@@ -35,6 +37,8 @@ from dialcli.backends.retry import ConnectFailed, parse_retry_after
 from dialcli.backends.transport import is_tls_failure, read_limited, reason, timeout_error
 from dialcli.config import Settings
 from dialcli.errors import DialError, NetworkError, ServerError
+
+_OUR_CODE = str(Path(__file__).resolve().parents[1])  # the dialcli package
 
 # openai's APIStatusError text: f"Error code: {status} - {body}", body being the parsed
 # JSON printed with repr() (single quotes, True/None), or the plain text.
@@ -80,8 +84,7 @@ def not_json_error(response: httpx.Response) -> ServerError:
         body = response.content
     except httpx.ResponseNotRead:
         body = read_limited(response)
-    shown = error_message_from_body(body, response.headers.get("content-type", ""))
-    return ServerError(f"expected JSON from the server, got {shown or 'empty body'}")
+    return not_json(body, response.headers.get("content-type", ""))
 
 
 def _chain(err: BaseException) -> Iterator[BaseException]:
@@ -103,6 +106,13 @@ def map_error(
     """
     if isinstance(err, DialError):
         return err
+    for link in _chain(err):
+        # The library's failure modes are not enumerable (openai, httpx, pydantic, its
+        # own catch-alls, and its own bugs on odd server data: `42` as a chunk), so
+        # whatever it raises is described as the server's doing. But it also wraps
+        # what our own code raised (an event hook): that is a bug, re-raised as one.
+        if not isinstance(link, DialError) and _raised_in_our_code(link):
+            raise link
     for link in _chain(err):
         if isinstance(link, httpx.TimeoutException):
             return timeout_error(link, settings)
@@ -127,6 +137,16 @@ def map_error(
             # openai's SSE decoder parses each event with json.loads; ``doc`` is the data.
             return ServerError(f"malformed chunk in the event stream: {link.doc[:80]!r}")
     return _fallback(err, model)
+
+
+def _raised_in_our_code(err: BaseException) -> bool:
+    """Whether the innermost frame that raised ``err`` is dialcli's."""
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename.startswith(_OUR_CODE)
 
 
 def _rejected(err: pydantic.ValidationError) -> ServerError:

@@ -27,6 +27,16 @@ def needs_tls(url: str) -> bool:
     return any(name.endswith("_proxy") and name != "no_proxy" for name in proxies)
 
 
+def http_timeout(settings: Settings) -> httpx.Timeout:
+    """The per-phase timeouts both backends give every request."""
+    return httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.read_timeout,
+        pool=settings.connect_timeout,
+    )
+
+
 def read_limited(response: httpx.Response) -> bytes:
     """An error body, read only up to a size worth showing."""
     body = b""

@@ -90,7 +90,7 @@ def _quit(loop: ChatLoop, arg: str) -> str:
 @command("model", "[NAME]", "use deployment NAME from now on (no NAME: show it)")
 def _model(loop: ChatLoop, arg: str) -> None:
     if not arg:
-        loop.show(f"{loop.session.conversation.model}\n")
+        loop.show(f"{loop.session.model}\n")
         return
     loop.set_model(arg)
 
@@ -98,7 +98,7 @@ def _model(loop: ChatLoop, arg: str) -> None:
 @command("system", "[TEXT]", "replace the system prompt (no TEXT: show it)")
 def _system(loop: ChatLoop, arg: str) -> None:
     if not arg:
-        loop.show(f"{loop.session.conversation.system or '(none)'}\n")
+        loop.show(f"{loop.session.system or '(none)'}\n")
         return
     loop.set_system(arg)
 
@@ -111,6 +111,11 @@ def _history(loop: ChatLoop, arg: str) -> None:
 @command("retry", "", "ask the last question again, replacing the last answer")
 def _retry(loop: ChatLoop, arg: str) -> None:
     loop.retry()
+
+
+@command("undo", "", "remove the last question and its answer")
+def _undo(loop: ChatLoop, arg: str) -> None:
+    loop.undo()
 
 
 @command("new", "", "start a new conversation (same model and system prompt)")

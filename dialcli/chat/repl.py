@@ -10,35 +10,45 @@ changes nothing; the chat continues in both modes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dialcli.chat.commands import COMMANDS, STOP, parse_command, unescape
 from dialcli.chat.lineinput import LineSource, read_turn
-from dialcli.conversation import Role
 from dialcli.errors import DialError, UsageError
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, ChatRequest, Delta, Reply
+    from dialcli.backends.base import Backend
     from dialcli.chat.spinner import NoSpinner, Spinner
-    from dialcli.cli.chat import ChatOptions
     from dialcli.conversation import Message
-    from dialcli.output import AnswerWriter
+    from dialcli.output import AnswerWriter, IOStreams
     from dialcli.session import Session
+    from dialcli.turn import TurnOptions
 
 INTERRUPT_HINT = "(Ctrl-C again or Ctrl-D to exit)"
 
 
+@dataclass(frozen=True)
+class ChatConfig:
+    """What the loop needs from the command line, decided before it starts."""
+
+    io: IOStreams
+    make_backend: Callable[[], Backend]
+    resolve_model: Callable[[str], str]  # a name or alias from /model, as a deployment id
+    turn: TurnOptions
+    markdown: bool  # render answers as Markdown (only ever on a terminal)
+
+
 class ChatLoop:
     def __init__(
-        self, opts: ChatOptions, session: Session, lines: LineSource, *, interactive: bool
+        self, config: ChatConfig, session: Session, lines: LineSource, *, interactive: bool
     ) -> None:
-        self.opts = opts
-        self.io = opts.io
+        self.config = config
+        self.io = config.io
         self.session = session
         self.lines = lines
         self.interactive = interactive
-        self.color = interactive and not opts.io.no_color
+        self.color = interactive and not config.io.no_color
         self.failures: list[DialError] = []
         self.pending_attachments: list[str] = []  # /attach: sent with the next question
         self._backend: Backend | None = None
@@ -125,24 +135,16 @@ class ChatLoop:
     # -- questions ----------------------------------------------------------------------
 
     def ask(self, text: str) -> None:
-        refs, self.pending_attachments = self.pending_attachments, []
-        custom_content = None
-        if refs:
-            from dialcli import attachments
+        from dialcli.conversation import Message, Role
+        from dialcli.turn import attachments_in
 
-            try:  # uploaded before the question is sent; a failure sends nothing
-                custom_content = {"attachments": attachments.prepare(refs, self._get_backend())}
-            except DialError as err:
-                self.fail(err)
-                return
-        request, question = self.session.request(
-            text,
-            temperature=self.opts.temperature,
-            max_tokens=self.opts.max_tokens,
-            custom_fields=self._custom_fields(),
-            custom_content=custom_content,
-        )
-        self._exchange(request, question, replace=False)
+        refs, self.pending_attachments = self.pending_attachments, []
+        try:  # uploaded before the question is sent; a failure sends nothing
+            custom_content = attachments_in(refs, self._get_backend()) if refs else None
+        except DialError as err:
+            self.fail(err)
+            return
+        self._exchange(Message(Role.USER, text, custom_content=custom_content), replace=False)
 
     def attach(self, ref: str) -> None:
         """Queue a file or URL for the next question (a missing file is reported now)."""
@@ -153,92 +155,52 @@ class ChatLoop:
         self.pending_attachments.append(ref)
         self.notice(f"attached {ref} (sent with your next message)")
 
-    def _custom_fields(self) -> dict[str, Any] | None:
-        configuration = self.opts.configuration
-        return {"configuration": configuration} if configuration else None
-
     def retry(self) -> None:
         """Ask the last question again; the old answer stays unless a new one arrives."""
-        messages = self.session.conversation.messages
-        if (
-            len(messages) < 2
-            or messages[-2].role != Role.USER
-            or messages[-1].role != Role.ASSISTANT
-        ):
-            self.fail(UsageError("nothing to retry yet"))
-            return
-        last = messages[-2:]
-        del messages[-2:]  # the request must not carry the exchange it replaces
-        try:
-            request, question = self.session.request(
-                last[0].content,
-                temperature=self.opts.temperature,
-                max_tokens=self.opts.max_tokens,
-                custom_fields=self._custom_fields(),
-                custom_content=last[0].custom_content,
-            )
-        finally:
-            messages.extend(last)
-        self._exchange(request, question, replace=True)
+        self._exchange(self.session.last_question(), replace=True)
 
-    def _exchange(self, request: ChatRequest, question: Message, *, replace: bool) -> None:
-        from dialcli.exchange import AnswerInterrupted, Terminated, run_turn
+    def _exchange(self, question: Message, *, replace: bool) -> None:
+        from dialcli.turn import (
+            AnswerInterrupted,
+            Terminated,
+            attachments_out,
+            exchange,
+            stage_reporter,
+        )
 
         writer, spinner = self._start_answer()
+        turn = self.config.turn
         try:
-            reply = run_turn(
+            reply = exchange(
+                self.session,
                 self._get_backend(),
-                request,
+                question,
+                turn,
                 writer,
-                stream=self.opts.stream,
-                on_delta=self._stage_reporter(spinner),
+                # a stage line must not be drawn over by the spinner
+                on_delta=stage_reporter(self.io, turn.stages, before=spinner.stop),
+                replace=replace,
+                end_always=self.interactive,  # the label's line always needs ending
             )
         except AnswerInterrupted as stop:
-            spinner.stop()
-            self._end_answer(writer)
-            if stop.partial.content:
-                self._save(question, stop.partial, replace=replace, interrupted=True)
             if not self.interactive or isinstance(stop.cause, Terminated):
                 raise
             self.notice("[interrupted]")
             return
-        except DialError as err:
-            spinner.stop()
-            self._end_answer(writer)
+        except DialError as err:  # a failed request (or save) ends the turn, not the chat
             self.fail(err)
             return
         finally:
             spinner.stop()
-        writer.finish()
-        self._save(question, reply, replace=replace)
-        if reply.custom_content and reply.custom_content.get("attachments"):
-            from dialcli import attachments
-
-            try:
-                attachments.report(
-                    self.io, self._get_backend(), reply.custom_content, self.opts.save_attachments
-                )
-            except DialError as err:
-                self.fail(err)
-
-    def _stage_reporter(self, spinner: Spinner | NoSpinner) -> Callable[[Delta], None] | None:
-        if self.opts.stages == "none":
-            return None
-        from dialcli.stages import StageReporter
-
-        report = StageReporter(self.io.stderr, self.opts.stages)
-
-        def on_delta(delta: Delta) -> None:
-            if delta.custom_content and delta.custom_content.get("stages"):
-                spinner.stop()  # a stage line must not be drawn over by the spinner
-            report(delta)
-
-        return on_delta
+        try:
+            attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+        except DialError as err:
+            self.fail(err)
 
     def _get_backend(self) -> Backend:
         # Built on the first question: /help and /exit never pay for it.
         if self._backend is None:
-            self._backend = self.opts.make_backend()
+            self._backend = self.config.make_backend()
         return self._backend
 
     def _start_answer(self) -> tuple[AnswerWriter, Spinner | NoSpinner]:
@@ -249,7 +211,7 @@ class ChatLoop:
         if not self.interactive:
             return AnswerWriter(self.io.stdout), NoSpinner()
         label = "\033[1;34mAssistant:\033[0m" if self.color else "Assistant:"
-        markdown = self.opts.markdown
+        markdown = self.config.markdown
         self.io.out(label + ("\n" if markdown else " "))
         spinner: Spinner | NoSpinner = (
             Spinner(self.io.stderr).start() if self.io.stderr_is_tty else NoSpinner()
@@ -257,53 +219,32 @@ class ChatLoop:
         kind = MarkdownWriter if markdown else TerminalWriter
         return kind(self.io.stdout, spinner.stop), spinner
 
-    def _end_answer(self, writer: AnswerWriter) -> None:
-        from dialcli.output import PipeClosed
-
-        # On a terminal the label always needs its line ended; in a script only text does.
-        if self.interactive or writer.written:
-            with suppress(PipeClosed):
-                writer.finish()
-
-    def _save(
-        self, question: Message, reply: Reply, *, replace: bool, interrupted: bool = False
-    ) -> None:
-        try:
-            if replace:
-                self.session.replace_last(question, reply, interrupted=interrupted)
-            else:
-                self.session.record(question, reply, interrupted=interrupted)
-        except DialError as err:  # e.g. a full disk: the chat itself can go on
-            self.fail(err)
-
     # -- what the commands change -------------------------------------------------------
 
     def set_model(self, name: str) -> None:
-        model = self.opts.settings.resolve_model(name)
-        self.session.conversation.model = model
-        self.notice(f"Model: {model}")
+        self.session.set_model(self.config.resolve_model(name))
+        self.notice(f"Model: {self.session.model}")
 
     def set_system(self, text: str) -> None:
-        self.session.conversation.system = text
         try:
-            self.session.rewrite()  # record() follows the file, so it must hold the new prompt
+            self.session.set_system(text)
         except DialError as err:
             self.fail(err)
             return
         self.notice("System prompt replaced.")
 
+    def undo(self) -> None:
+        self.session.undo()
+        self.notice("Last exchange removed.")
+
     def show_history(self) -> None:
         from dialcli.render import transcript
 
-        conversation = self.session.conversation
-        if not conversation.messages:
+        if self.session.is_empty:
             self.show("(no messages yet)\n")
             return
-        self.show(transcript(conversation))
+        self.show(transcript(self.session.conversation))
 
     def new_conversation(self) -> None:
-        from dialcli.session import Session
-
-        old = self.session.conversation
-        self.session = Session.new(self.session.store, old.model, old.system)
+        self.session = self.session.start_new()
         self.notice("New conversation.")

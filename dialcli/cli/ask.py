@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dialcli.cli import options
 from dialcli.config import Settings
-from dialcli.errors import DialError, UsageError
 from dialcli.output import IOStreams
+from dialcli.turn import TurnOptions
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, Delta, Reply
+    from dialcli.backends.base import Backend, Reply
     from dialcli.session import Session
 
 HELP = """Ask one question; the answer streams to stdout.
@@ -41,16 +39,11 @@ class AskOptions:
     prompt: str | None
     model: str
     system: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stream: bool = True
     as_json: bool = False
     continue_id: str | None = None  # "last" for -c, an id or prefix for --cid
     save: bool = True
     attach: tuple[str, ...] = ()
-    save_attachments: Path | None = None
-    configuration: dict[str, Any] | None = None
-    stages: str = "none"
+    turn: TurnOptions = field(default_factory=TurnOptions)
 
 
 def ask_command(
@@ -110,81 +103,51 @@ def ask_command(
         prompt=prompt,
         model=settings.resolve_model(model) if model or not continue_id else "",
         system=system if system is not None else settings.system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        stream=not no_stream,
         as_json=as_json,
         continue_id=continue_id,
         save=not no_save,
         attach=tuple(attach or ()),
-        save_attachments=save_attachments,
-        configuration=options.parse_config_json(config_json),
-        stages=options.stage_mode(stages, io),
+        turn=TurnOptions(
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=not no_stream,
+            configuration=options.parse_config_json(config_json),
+            stages=options.stage_mode(stages, io),
+            save_attachments=save_attachments,
+        ),
     )
     run_ask(opts)
 
 
 def run_ask(opts: AskOptions) -> None:
-    from dialcli.exchange import AnswerInterrupted, run_turn
-    from dialcli.output import AnswerWriter, PipeClosed
+    from dialcli.conversation import Message, Role
+    from dialcli.output import AnswerWriter
+    from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
 
     io = opts.io
     text = _read_prompt(io, opts.prompt)
-    session = open_session(opts)
+    session = open_session(
+        opts.settings,
+        save=opts.save,
+        ref=opts.continue_id,
+        model=opts.model,
+        system=opts.system,
+    )
     writer = None if opts.as_json else AnswerWriter(io.stdout)
     with opts.make_backend() as backend:
-        request, question = session.request(
-            text,
-            temperature=opts.temperature,
-            max_tokens=opts.max_tokens,
-            custom_fields={"configuration": opts.configuration} if opts.configuration else None,
-            custom_content=_attachments_in(opts, backend),
+        custom_content = attachments_in(list(opts.attach), backend)
+        question = Message(Role.USER, text, custom_content=custom_content)
+        reply = exchange(
+            session,
+            backend,
+            question,
+            opts.turn,
+            writer,
+            on_delta=stage_reporter(io, opts.turn.stages),
         )
-        try:
-            reply = run_turn(
-                backend, request, writer, stream=opts.stream, on_delta=_stage_reporter(opts)
-            )
-        except AnswerInterrupted as stop:
-            if writer is not None and writer.written:
-                with suppress(PipeClosed):
-                    writer.finish()
-            if stop.partial.content:
-                session.record(question, stop.partial, interrupted=True)
-            raise
-        except DialError:
-            if writer is not None and writer.written:
-                writer.finish()  # what arrived stays, ended by a newline; nothing is saved
-            raise
-        if writer is not None:
-            writer.finish()
-        session.record(question, reply)
         if writer is None:
             _print_json(io, reply, session)
-        _attachments_out(opts, backend, reply)
-
-
-def _attachments_in(opts: AskOptions, backend: Backend) -> dict[str, Any] | None:
-    """Upload local files and describe URLs, before any completion request is made."""
-    if not opts.attach:
-        return None
-    from dialcli import attachments
-
-    return {"attachments": attachments.prepare(list(opts.attach), backend)}
-
-
-def _stage_reporter(opts: AskOptions) -> Callable[[Delta], None] | None:
-    if opts.stages == "none":
-        return None
-    from dialcli.stages import StageReporter
-
-    return StageReporter(opts.io.stderr, opts.stages)
-
-
-def _attachments_out(opts: AskOptions, backend: Backend, reply: Reply) -> None:
-    if reply.custom_content and reply.custom_content.get("attachments"):
-        from dialcli import attachments
-
-        attachments.report(opts.io, backend, reply.custom_content, opts.save_attachments)
+        attachments_out(io, backend, reply, opts.turn.save_attachments)
 
 
 def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
@@ -200,20 +163,6 @@ def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
     if reply.custom_content:
         document["custom_content"] = reply.custom_content
     io.out(orjson.dumps(document).decode() + "\n")
-
-
-def open_session(opts: AskOptions) -> Session:
-    """A new conversation, or the saved one that -c/--cid names."""
-    from dialcli.session import Session
-    from dialcli.store import Store
-
-    store = Store(opts.settings.home) if opts.save else None
-    if opts.continue_id:
-        assert store is not None
-        return Session.resume(store, opts.continue_id, model=opts.model or None)
-    if not opts.model:
-        raise UsageError("no model: pass -m NAME or set DIAL_MODEL (see 'dial models')")
-    return Session.new(store, opts.model, opts.system)
 
 
 def _read_prompt(io: IOStreams, arg: str | None) -> str:

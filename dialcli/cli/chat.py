@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dialcli.cli import options
 from dialcli.config import Settings
-from dialcli.errors import DialError, UsageError
+from dialcli.errors import DialError
 from dialcli.output import IOStreams
+from dialcli.turn import TurnOptions
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend
@@ -47,15 +47,10 @@ class ChatOptions:
     make_backend: Callable[[], Backend]
     model: str
     system: str | None = None  # None: ask on a terminal, else the default
-    temperature: float | None = None
-    max_tokens: int | None = None
-    stream: bool = True
     resume_id: str | None = None  # "last" for -c, an id or prefix for --resume
     save: bool = True
     markdown: bool | None = None  # None: on for a colour terminal (or config's choice)
-    configuration: dict[str, Any] | None = None
-    stages: str = "none"
-    save_attachments: Path | None = None
+    turn: TurnOptions = field(default_factory=TurnOptions)
     make_lines: Callable[[], LineSource] | None = None  # tests pass scripted input
 
 
@@ -121,22 +116,24 @@ def chat_command(
             make_backend=lambda: get_backend(settings, io),
             model=settings.resolve_model(model) if model or not resume_id else "",
             system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            stream=not no_stream,
             resume_id=resume_id,
             save=not no_save,
             markdown=markdown,
-            configuration=options.parse_config_json(config_json),
-            stages=options.stage_mode(stages, io),
-            save_attachments=save_attachments,
+            turn=TurnOptions(
+                temperature=temperature,
+                max_tokens=max_tokens,
+                stream=not no_stream,
+                configuration=options.parse_config_json(config_json),
+                stages=options.stage_mode(stages, io),
+                save_attachments=save_attachments,
+            ),
         )
     )
 
 
 def run_chat(opts: ChatOptions) -> None:
     """Open (or resume) the conversation and run the loop until the user leaves."""
-    from dialcli.chat.repl import ChatLoop
+    from dialcli.chat.repl import ChatConfig, ChatLoop
 
     interactive = opts.io.stdin_is_tty and opts.io.stdout_is_tty
     lines = _make_lines(opts, interactive)
@@ -148,7 +145,14 @@ def run_chat(opts: ChatOptions) -> None:
             from dialcli.render import transcript
 
             opts.io.out(transcript(session.conversation, last=RESUME_SHOWN) + "\n")
-        loop = ChatLoop(_with_markdown(opts, interactive), session, lines, interactive=interactive)
+        config = ChatConfig(
+            io=opts.io,
+            make_backend=opts.make_backend,
+            resolve_model=opts.settings.resolve_model,
+            turn=opts.turn,
+            markdown=_markdown(opts, interactive),
+        )
+        loop = ChatLoop(config, session, lines, interactive=interactive)
         loop.run()
     finally:
         close = getattr(lines, "close", None)
@@ -169,39 +173,46 @@ def _make_lines(opts: ChatOptions, interactive: bool) -> LineSource:
     return TerminalInput(opts.settings.home) if interactive else StreamInput(opts.io)
 
 
-def _with_markdown(opts: ChatOptions, interactive: bool) -> ChatOptions:
+def _markdown(opts: ChatOptions, interactive: bool) -> bool:
     """Markdown only on a terminal: the flag, else config.toml, else unless NO_COLOR."""
-    from dataclasses import replace
-
     chosen = opts.markdown
     if chosen is None:
         chosen = opts.settings.markdown
     if chosen is None:
         chosen = not opts.io.no_color
-    return replace(opts, markdown=bool(chosen) and interactive)
+    return bool(chosen) and interactive
+
+
+class _LeftAtTheQuestion(Exception):
+    """The user pressed Ctrl-D at the system-prompt question."""
 
 
 def _open_session(opts: ChatOptions, lines: LineSource, interactive: bool) -> Session | None:
     """The conversation to continue or start; None if the user left at the first question."""
-    from dialcli.session import Session
-    from dialcli.store import Store
+    from dialcli.turn import open_session
 
-    store = Store(opts.settings.home) if opts.save else None
-    if opts.resume_id:
-        assert store is not None
-        return Session.resume(store, opts.resume_id, model=opts.model or None)
-    if not opts.model:
-        raise UsageError("no model: pass -m NAME or set DIAL_MODEL (see 'dial models')")
-    system = opts.system
-    if system is None and interactive:
-        try:
-            system = lines.read(SYSTEM_QUESTION).strip()
-        except EOFError:
-            opts.io.out("\n")
-            return None
-        except KeyboardInterrupt:
-            opts.io.out("\n")
-            raise
-    if not system and opts.system is None:  # Enter, or a script without -s
-        system = opts.settings.system or DEFAULT_SYSTEM_PROMPT
-    return Session.new(store, opts.model, system or None)
+    def choose_system() -> str | None:
+        system = opts.system
+        if system is None and interactive:
+            try:
+                system = lines.read(SYSTEM_QUESTION).strip()
+            except EOFError:
+                opts.io.out("\n")
+                raise _LeftAtTheQuestion from None
+            except KeyboardInterrupt:
+                opts.io.out("\n")
+                raise
+        if not system and opts.system is None:  # Enter, or a script without -s
+            system = opts.settings.system or DEFAULT_SYSTEM_PROMPT
+        return system or None
+
+    try:
+        return open_session(
+            opts.settings,
+            save=opts.save,
+            ref=opts.resume_id,
+            model=opts.model,
+            choose_system=choose_system,
+        )
+    except _LeftAtTheQuestion:
+        return None
