@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.output import IOStreams, PipeClosed
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
+    from dialcli.debuglog import forget_secrets
+
+    forget_secrets()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     from dialcli.turn import AnswerInterrupted, Terminated
@@ -97,11 +100,12 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         import traceback
 
         text = "".join(traceback.format_exception(err)) + line
-    key = os.environ.get("DIAL_API_KEY")
-    if key and len(key) >= 6:  # shorter is no secret worth mangling every line for
-        from dialcli.debuglog import redact
+    from dialcli.debuglog import add_secret, scrub
 
-        text = text.replace(key, redact(key))
+    key = os.environ.get("DIAL_API_KEY")
+    if key:  # also when the failure came before a backend registered it
+        add_secret(key)
+    text = scrub(text)
     streams.err(text)  # type: ignore[attr-defined]
 
 

@@ -256,23 +256,24 @@ class Store:
             return []
         return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
-    def _ensure_dirs(self) -> None:
+    def _ensure_dirs(self, verb: str = "save") -> None:
         locks = self._dir / ".locks"
         try:
             private_dir(locks, self.home)
         except OSError as err:
-            raise _save_error(err, Path(err.filename or locks)) from None
+            raise _save_error(err, Path(err.filename or locks), verb) from None
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
         """Hold the conversation's advisory lock (flock) for the block."""
-        self._ensure_dirs()
+        verb = "delete" if unlink else "save"  # only delete() asks to unlink the lock
+        self._ensure_dirs(verb)
         lock_path = self._dir / ".locks" / f"{conv_id}.lock"
         while True:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError as err:
-                raise _save_error(err, lock_path) from None
+                raise _save_error(err, lock_path, verb) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 # delete() unlinks the lock file while holding it; whoever was waiting
@@ -336,9 +337,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _save_error(err: OSError, path: Path) -> StorageError:
+def _save_error(err: OSError, path: Path, verb: str = "save") -> StorageError:
     reason = err.strerror or str(err)
-    return StorageError(f"could not save conversation: {reason} ({path})")
+    return StorageError(f"could not {verb} conversation: {reason} ({path})")
 
 
 def _distinct_width(ids: list[str], shortest: int = 8) -> int:

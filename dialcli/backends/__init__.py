@@ -16,11 +16,13 @@ BACKENDS = ("raw", "sdk")
 
 def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
-    from dialcli.debuglog import NO_LOG, DebugLog
+    from dialcli.debuglog import NO_LOG, DebugLog, add_secret, add_url_secrets
 
+    add_url_secrets(settings.url)
     # The key is needed now: a key from api_key_command is fetched here, once, and
-    # then redacted from the -v log like any other.
+    # then redacted from the -v log and from error lines like any other.
     settings = settings.with_key()
+    add_secret(settings.api_key or "")
     log = DebugLog(io.stderr, [settings.api_key or ""]) if settings.verbose and io else NO_LOG
     if settings.backend == "raw":
         from dialcli.backends.raw import RawBackend
