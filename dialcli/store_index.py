@@ -90,7 +90,8 @@ def parse(data: bytes, name: str) -> dict[str, Any]:
     if not isinstance(messages, list):
         raise BadFile("not a conversation ('messages' is not a list)")
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if type(role) is not str or role not in _ROLES:
             raise BadFile(f"not a conversation (message {i} has no valid role)")
     return doc
 

@@ -17,7 +17,7 @@ from dialcli.sse import Event, EventTooLarge, SSEDecoder
 
 # Fast enough for the CI budget: a few hundred examples, no per-example deadline (the
 # machine is shared, and a slow example is not a failure).
-FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 PIECES = [
     b"data:",

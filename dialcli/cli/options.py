@@ -154,11 +154,22 @@ Temperature = Annotated[
         metavar="FLOAT",
     ),
 ]
+def _int32(value: int | None, name: str) -> int | None:
+    # A request body carries it as a 32-bit integer (DIAL and OpenAI use int32); past
+    # that, JSON encoders refuse it (an internal error) and servers reject it.
+    if value is not None and value > 2**31 - 1:
+        raise UsageError(f"invalid value for {name}: {value} is larger than 2147483647")
+    return value
+
+
 MaxTokens = Annotated[
     int | None,
-    # The max: a JSON body must carry it as a 32-bit integer (DIAL and OpenAI use int32).
     typer.Option(
-        "--max-tokens", min=1, max=2**31 - 1, help="Longest answer, in tokens.", metavar="N"
+        "--max-tokens",
+        min=1,
+        callback=lambda value: _int32(value, "--max-tokens"),
+        help="Longest answer, in tokens.",
+        metavar="N",
     ),
 ]
 
