@@ -41,6 +41,9 @@ class Message:
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
+    # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``,
+    # ``responseId`` on imported messages): kept and written back unchanged.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -60,7 +63,7 @@ class Message:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"role": str(self.role), "content": self.content}
+        out: dict[str, Any] = {**self.extra, "role": str(self.role), "content": self.content}
         if self.usage is not None:
             out["usage"] = self.usage
         if self.custom_content:
@@ -80,7 +83,11 @@ class Message:
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
             model=data.get("model"),
+            extra={k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
         )
+
+
+_MESSAGE_FIELDS = frozenset({"role", "content", "usage", "custom_content", "interrupted", "model"})
 
 
 @dataclass

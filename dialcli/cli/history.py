@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import history_files, history_remote, options
 from dialcli.config import Settings, resolve_settings
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
@@ -18,14 +18,14 @@ if TYPE_CHECKING:
     from dialcli.store import Store
 
 app = typer.Typer(
-    help="""Saved conversations: list, show, search, delete.
+    help="""Saved conversations, here and in DIAL Chat.
 
 \b
 Examples:
   dial history list --limit 5
   dial history show last
   dial history search "docker" --json | jq -r '.[].id'
-  dial history delete 3f2a --yes
+  dial history push last && dial history pull
 """,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -59,16 +59,28 @@ def list_command(
     ctx: typer.Context,
     limit: Limit = 20,
     as_json: options.AsJson = False,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="List DIAL storage instead (nothing downloaded).")
+    ] = False,
+    folder: history_remote.Folder = None,
+    every: Annotated[bool, typer.Option("--all", help="With --remote: every folder.")] = False,
+    bucket: history_remote.Bucket = None,
 ) -> None:
-    """List saved conversations, newest first.
+    """List saved conversations, newest first (or those in DIAL storage with --remote).
 
     \b
     Examples:
       dial history list
       dial history list -n 100 | grep gpt-4o
+      dial history list --remote --all
     """
     import orjson
 
+    if remote:
+        history_remote.list_remote(ctx.obj, folder, every, bucket, as_json, limit)
+        return
+    if folder is not None or every or bucket is not None:
+        raise UsageError("--folder, --all and --bucket go with --remote")
     io, store = _store(ctx)
     summaries = store.list(limit=limit)
     _report_problems(io, store)
@@ -196,3 +208,9 @@ def path_command(ctx: typer.Context) -> None:
     """
     io, store = _store(ctx)
     io.out(f"{store.path}\n")
+
+
+app.command("export")(history_files.export_command)
+app.command("import")(history_files.import_command)
+app.command("push")(history_remote.push_command)
+app.command("pull")(history_remote.pull_command)

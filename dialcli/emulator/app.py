@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dialcli.emulator import apps, basic
 from dialcli.emulator.catalog import Entry
+from dialcli.emulator.resources import ResourceStorage, add_resource_routes
 from dialcli.emulator.storage import FileStorage, add_storage_routes
 
 # Paths under a deployment; whatever precedes them is the (possibly '/'-containing) id.
@@ -151,6 +152,7 @@ def build_app(api_key: str | None = None) -> DIALApp:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
+    add_resource_routes(app, ResourceStorage(), lambda request: storage.bucket)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         # Starlette's router raises its own HTTPException for unknown routes (404)
