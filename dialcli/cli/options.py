@@ -154,6 +154,8 @@ Temperature = Annotated[
         metavar="FLOAT",
     ),
 ]
+
+
 def _int32(value: int | None, name: str) -> int | None:
     # A request body carries it as a 32-bit integer (DIAL and OpenAI use int32); past
     # that, JSON encoders refuse it (an internal error) and servers reject it.
