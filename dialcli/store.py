@@ -171,6 +171,21 @@ class Store:
                 raise StorageError(f"could not save conversation: it already exists ({path})")
             self._write(path, conv)
 
+    def save(self, conv: Conversation, *, expected: builtins.list[Message]) -> None:
+        """Rewrite the whole conversation (e.g. adopting DIAL's copy), bumping ``updated``.
+
+        ``expected`` is what the caller read: under the lock the file must still hold
+        exactly those messages, or another process saved meanwhile and nothing is
+        written (StorageError). An unreadable file is reported, never overwritten.
+        """
+        path = self._file(conv.id)
+        with self._locked(conv.id):
+            stored = self.load(conv.id)
+            if [m.to_dict() for m in stored.messages] != [m.to_dict() for m in expected]:
+                raise _changed(path)
+            conv.updated = _later(utc_now(), stored.updated)
+            self._write(path, conv)
+
     def append(
         self,
         conv_id: str,
@@ -209,10 +224,7 @@ class Store:
             keep = len(conv.messages) - len(old)
             tail = conv.messages[keep:] if old else []
             if keep < 0 or [m.to_dict() for m in tail] != [m.to_dict() for m in old]:
-                raise StorageError(
-                    "could not save conversation: it changed in another process meanwhile;"
-                    f" nothing was overwritten ({path})"
-                )
+                raise _changed(path)
             del conv.messages[keep:]
             conv.messages.extend(new)
             if model:
@@ -340,6 +352,13 @@ def _fsync_dir(directory: Path) -> None:
 def _save_error(err: OSError, path: Path, verb: str = "save") -> StorageError:
     reason = err.strerror or str(err)
     return StorageError(f"could not {verb} conversation: {reason} ({path})")
+
+
+def _changed(path: Path) -> StorageError:
+    return StorageError(
+        "could not save conversation: it changed in another process meanwhile;"
+        f" nothing was overwritten ({path})"
+    )
 
 
 def _distinct_width(ids: list[str], shortest: int = 8) -> int:
