@@ -269,3 +269,29 @@ def test_any_bytes_in_a_conversation_file_are_reported_not_fatal_never_rewritten
         store.append(GOOD_ID, [Message(Role.USER, "more")])
         assert bad.read_bytes() == data
         assume(True)
+
+
+# -- model listings and deployment details ---------------------------------------------------
+
+MODEL = {
+    "id": "gpt-4o",
+    "display_name": "GPT-4o",
+    "model": "gpt-4o",
+    "owner": "organization-owner",
+    "object": "model",
+    "capabilities": {"chat_completion": True},
+    "features": {"configuration": True},
+    "input_attachment_types": ["image/png"],
+    "limits": {"max_total_tokens": 128000},
+}
+
+
+@FAST
+@given(path=st.sampled_from(paths(MODEL)), value=json_values)
+def test_any_json_in_a_listing_or_deployment_is_shown(path, value):
+    from dialcli.backends.base import ModelInfo
+    from dialcli.cli.models import format_details, format_table
+
+    details = replace_at(MODEL, path, value)
+    assert isinstance(format_table([ModelInfo.from_dict(details)]), str)
+    assert isinstance(format_details(details, None), str)

@@ -138,10 +138,12 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
 
     rows = [(key, details.get(key)) for key in ("id", "display_name", "model", "application")]
     rows += [(key, details.get(key)) for key in ("object", "owner", "description")]
-    features = details.get("features") or {}
+    # A server may send any shape: what is not the documented one is left out.
+    features = _of(details.get("features"), dict)
     rows.append(("features", ", ".join(k for k, v in features.items() if v is True)))
-    rows.append(("attachment types", ", ".join(details.get("input_attachment_types") or [])))
-    rows += list((details.get("limits") or {}).items())
+    types = [t for t in _of(details.get("input_attachment_types"), list) if isinstance(t, str)]
+    rows.append(("attachment types", ", ".join(types)))
+    rows += list(_of(details.get("limits"), dict).items())
     lines = [f"{name + ':':<24}{value}" for name, value in rows if value]
     if schema is not None:
         lines.append("configuration schema:")
@@ -149,10 +151,14 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
     return "\n".join(lines) + "\n"
 
 
+def _of(value: Any, kind: type) -> Any:
+    return value if isinstance(value, kind) else kind()
+
+
 def capabilities(model: ModelInfo) -> str:
     """The capabilities the server reports as true, comma-separated."""
     names = [name for name, value in model.capabilities.items() if value is True]
-    for name, value in (model.raw.get("features") or {}).items():
+    for name, value in _of(model.raw.get("features"), dict).items():
         if value is True and name not in names:
             names.append(name)
     return ",".join(names)
