@@ -56,6 +56,7 @@ CONFIG_KEYS = frozenset(
 TIMEOUT_KEYS = frozenset({"connect", "read"})
 # How the flags passed to resolve_settings are spelled on the command line.
 FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
+MAX_CONFIG_BYTES = 1024 * 1024
 KEY_COMMAND_TIMEOUT = 60.0  # long enough for a passphrase prompt (pinentry), not forever
 
 
@@ -116,12 +117,16 @@ class Settings:
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """The parsed config.toml, ``{}`` when absent; unreadable or invalid is a usage error."""
+    from dialcli.bounded import mib, read_at_most
+
     try:
-        raw = path.read_bytes()
+        raw = read_at_most(path, MAX_CONFIG_BYTES)  # DIAL_CONFIG=/dev/zero must not hang
     except FileNotFoundError:
         return {}
     except OSError as err:
         raise UsageError(f"cannot read config file {path}: {err.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"cannot read config file {path}: larger than {mib(MAX_CONFIG_BYTES)}")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:

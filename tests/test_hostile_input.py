@@ -234,3 +234,10 @@ def test_attaching_dev_zero_is_refused_after_the_limit(at_fault_server, backend_
     assert result.code == 2, result.stderr
     assert "larger than" in result.stderr and result.stderr.count("\n") == 1
     assert at_fault_server.hits["ok"] == 0
+
+
+def test_a_config_file_that_never_ends_is_refused_after_the_limit(at_fault_server, monkeypatch):
+    monkeypatch.setenv("DIAL_CONFIG", "/dev/zero")
+    result = ask("raw")
+    assert result.code == 2
+    assert result.stderr == "dial: cannot read config file /dev/zero: larger than 1 MiB\n"
