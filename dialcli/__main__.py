@@ -102,9 +102,10 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         text = "".join(traceback.format_exception(err)) + line
     from dialcli.debuglog import add_secret, scrub
 
-    key = os.environ.get("DIAL_API_KEY")
-    if key:  # also when the failure came before a backend registered it
-        add_secret(key)
+    for name in ("DIAL_API_KEY", "DIAL_TOKEN"):
+        key = os.environ.get(name)
+        if key:  # also when the failure came before a backend registered it
+            add_secret(key)
     text = scrub(text)
     streams.err(text)  # type: ignore[attr-defined]
 

@@ -71,6 +71,12 @@ def prepare(refs: list[str], backend: Backend) -> list[dict[str, Any]]:
             except DialError as err:
                 err.message = f"could not upload {ref}: {err.message}"
                 raise
+        elif ref.lower().startswith("files/"):
+            # A DIAL path typed by hand ("files/<bucket>/My Report.txt"): Core parses
+            # each segment as a URI, so what needs escaping is escaped (escapes stay).
+            from dialcli.backends.base import encoded_url
+
+            url = encoded_url(ref)
         else:
             url = ref
         attachments.append({"type": mime_type(name), "url": url, "title": name})

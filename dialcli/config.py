@@ -18,14 +18,17 @@ APP_NAME = "dial"
 DEFAULT_URL = "http://localhost:8080"
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_BACKEND = "raw"
-# DIAL Core's OpenAPI spec marks api-version as required on chat completions.
-DEFAULT_API_VERSION = "2024-02-01"
+# DIAL Core's OpenAPI spec marks api-version as required on chat completions. DIAL Chat
+# sends 2025-01-01-preview (apps/chat/src/constants/default-server-settings.ts); older
+# versions are refused for current models behind DIAL's Azure adapter.
+DEFAULT_API_VERSION = "2025-01-01-preview"
 DEFAULT_RETRIES = 2
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 120.0
 
 ENV_VARS: list[tuple[str, str]] = [
-    ("DIAL_API_KEY", "API key sent as the Api-Key header (required)"),
+    ("DIAL_API_KEY", "API key sent as the Api-Key header (this or DIAL_TOKEN is required)"),
+    ("DIAL_TOKEN", "bearer token (JWT from SSO), sent as Authorization; wins over the key"),
     ("DIAL_URL", f"base URL of DIAL (default {DEFAULT_URL})"),
     ("DIAL_MODEL", f"deployment used when -m is not given (default {DEFAULT_MODEL})"),
     ("DIAL_BACKEND", "raw (httpx, default) or sdk (aidial-client)"),
@@ -42,6 +45,8 @@ CONFIG_KEYS = frozenset(
         "url",
         "api_key",
         "api_key_command",
+        "token",
+        "token_command",
         "model",
         "backend",
         "api_version",
@@ -77,6 +82,8 @@ class Settings:
     url: str = DEFAULT_URL
     api_key: str | None = field(default=None, repr=False)
     api_key_command: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    token_command: str | None = field(default=None, repr=False)
     model: str = DEFAULT_MODEL
     backend: str = DEFAULT_BACKEND
     api_version: str | None = DEFAULT_API_VERSION
@@ -90,6 +97,7 @@ class Settings:
     markdown: bool | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     api_key_source: str = "DIAL_API_KEY"  # named when the key is refused (never shown)
+    token_source: str = "DIAL_TOKEN"
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -98,13 +106,42 @@ class Settings:
         if self.api_key_command:
             return run_key_command(self.api_key_command, self.config_path)
         raise UsageError(
-            "no API key: set DIAL_API_KEY, or api_key or api_key_command in "
-            + str(self.config_path)
+            "no API key or token: set DIAL_API_KEY or DIAL_TOKEN, or api_key, api_key_command, "
+            f"token or token_command in {self.config_path}"
         )
 
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token or self.token_command)
+
+    @property
+    def has_both_credentials(self) -> bool:
+        """A token and a key are both configured (the token is used: Core refuses both)."""
+        return self.has_token and bool(self.api_key or self.api_key_command)
+
     def with_key(self) -> Settings:
-        """These settings with the key resolved: call it when a request is about to be made."""
+        """These settings with the credential resolved: call it when a request is about to
+        be made. A token wins over a key, whose command is then never run."""
+        if self.token:
+            return self
+        if self.token_command:
+            token = run_key_command(self.token_command, self.config_path, "token_command")
+            return replace(self, token=token)
         return self if self.api_key else replace(self, api_key=self.require_key())
+
+    def auth_header(self) -> tuple[str, str]:
+        """The one credential header to send: a bearer token, else the key. Never both:
+        DIAL Core answers 400 to a request that carries both (Proxy.authorizeRequest)."""
+        if self.token:
+            return (
+                "Authorization",
+                f"Bearer {checks.secret(self.token, self.token_source, 'token')}",
+            )
+        return "Api-Key", self.require_key()
+
+    def secrets(self) -> list[str]:
+        """Every resolved secret, for redaction."""
+        return [s for s in (self.api_key, self.token) if s]
 
     def resolve_model(self, name: str | None) -> str:
         """A model name or alias from the command line, or the default."""
@@ -137,7 +174,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
 _command_keys: dict[str, str] = {}  # one run per command per process
 
 
-def run_key_command(command: str, config_path: Path) -> str:
+def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
     """The first line the shell command prints; its failure is a usage error.
 
     Neither the command's output nor its error text is ever shown: the output is the
@@ -147,7 +184,7 @@ def run_key_command(command: str, config_path: Path) -> str:
         return _command_keys[command]
     import subprocess
 
-    where = f"api_key_command (in {config_path})"
+    where = f"{name} (in {config_path})"
     try:
         done = subprocess.run(
             command,
@@ -168,7 +205,7 @@ def run_key_command(command: str, config_path: Path) -> str:
     key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
-    checks.secret(key, where)
+    checks.secret(key, where, "token" if name == "token_command" else "API key")
     _command_keys[command] = key
     return key
 
@@ -189,13 +226,14 @@ def config_file_warnings(path: Path) -> list[str]:
         warnings += [
             f"unknown key 'timeouts.{key}' in {path}" for key in timeouts if key not in TIMEOUT_KEYS
         ]
-    if data.get("api_key"):
+    if data.get("api_key") or data.get("token"):
         try:
             mode = path.stat().st_mode
         except OSError:
             mode = 0
         if mode & (stat.S_IRGRP | stat.S_IROTH):
-            warnings.append(f"{path} is readable by others and holds an API key; chmod 600 {path}")
+            what = "an API key" if data.get("api_key") else "a token"
+            warnings.append(f"{path} is readable by others and holds {what}; chmod 600 {path}")
     return warnings
 
 
@@ -257,11 +295,15 @@ def resolve_settings(
         raise UsageError(f"unknown backend {backend!r}; choose 'raw' or 'sdk'")
     api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)[0]
     api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
+    token, token_where = pick("token", "DIAL_TOKEN", "token", None)
     return Settings(
         url=validate_url(*pick("url", "DIAL_URL", "url", DEFAULT_URL)),
         api_key=api_key,
         api_key_source=key_where,
         api_key_command=file.get("api_key_command") or None,
+        token=token,
+        token_source=token_where,
+        token_command=file.get("token_command") or None,
         model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)[0]),
         backend=backend,
         api_version=str(api_version) if api_version else None,

@@ -24,7 +24,17 @@ _KINDS = {
     dict: "a table",
 }
 # Keys of config.toml and the type each must hold (tables and numbers checked apart).
-_STRINGS = ("url", "api_key", "api_key_command", "model", "backend", "api_version", "system")
+_STRINGS = (
+    "url",
+    "api_key",
+    "api_key_command",
+    "token",
+    "token_command",
+    "model",
+    "backend",
+    "api_version",
+    "system",
+)
 
 
 def kind(value: Any) -> str:
@@ -64,6 +74,8 @@ def check_file(data: dict[str, Any], path: Path) -> None:
             seconds(data["timeouts"][name], file_where(f"timeouts.{name}", path))
     if isinstance(data.get("api_key"), str) and data["api_key"]:
         secret(data["api_key"], file_where("api_key", path))
+    if isinstance(data.get("token"), str) and data["token"]:
+        secret(data["token"], file_where("token", path), "token")
 
 
 def seconds(value: Any, where: str) -> float:

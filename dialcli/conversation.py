@@ -41,8 +41,11 @@ class Message:
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
-    # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``,
-    # ``responseId`` on imported messages): kept and written back unchanged.
+    finish_reason: str | None = None  # of an answer: stop, length, content_filter, ...
+    response_id: str | None = None  # the completion's id; "responseId" as DIAL Chat names it
+    refusal: str | None = None  # why the model would not answer, when it said so
+    # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``):
+    # kept and written back unchanged.
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,10 +59,17 @@ class Message:
         return self.custom_content if isinstance(self.custom_content, dict) else None
 
     def to_request(self) -> dict[str, Any]:
-        """The message as DIAL expects it in ``messages``: custom_content goes back too."""
+        """The message as DIAL expects it in ``messages``.
+
+        Of ``custom_content`` only what DIAL Chat sends back (apps/chat
+        ``utils/server/chat.ts``, ``getMessageCustomContent``): the ``state``, and a
+        user message's ``attachments``. Stages are read-only; an interrupted answer's
+        stages (``status: null``) make aidial-sdk applications answer 400.
+        """
         out: dict[str, Any] = {"role": str(self.role), "content": self.content}
-        if self.custom:
-            out["custom_content"] = self.custom
+        sent = request_custom_content(self.role, self.custom_content)
+        if sent:
+            out["custom_content"] = sent
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +82,12 @@ class Message:
             out["interrupted"] = True
         if self.model:
             out["model"] = self.model
+        if self.finish_reason:
+            out["finish_reason"] = self.finish_reason
+        if self.response_id:
+            out["responseId"] = self.response_id
+        if self.refusal:
+            out["refusal"] = self.refusal
         return out
 
     @classmethod
@@ -83,11 +99,26 @@ class Message:
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
             model=data.get("model"),
+            finish_reason=data.get("finish_reason"),
+            response_id=data.get("responseId"),
+            refusal=data.get("refusal"),
             extra={k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
         )
 
 
-_MESSAGE_FIELDS = frozenset({"role", "content", "usage", "custom_content", "interrupted", "model"})
+_MESSAGE_FIELDS = frozenset(
+    {
+        "role",
+        "content",
+        "usage",
+        "custom_content",
+        "interrupted",
+        "model",
+        "finish_reason",
+        "responseId",
+        "refusal",
+    }
+)
 
 
 @dataclass
@@ -145,6 +176,18 @@ class Conversation:
             title=str(data.get("title") or ""),
             extra={k: v for k, v in data.items() if k not in known},
         )
+
+
+def request_custom_content(role: Role, custom: dict[str, Any] | None) -> dict[str, Any]:
+    """The part of a stored ``custom_content`` that goes back to DIAL."""
+    if not isinstance(custom, dict):
+        return {}
+    sent: dict[str, Any] = {}
+    if role is not Role.ASSISTANT and custom.get("attachments"):
+        sent["attachments"] = custom["attachments"]
+    if custom.get("state") is not None:
+        sent["state"] = custom["state"]
+    return sent
 
 
 def make_title(text: str, limit: int = 60) -> str:

@@ -107,11 +107,39 @@ class DebugLog:
             return
         self(f"> {request.method} {request.url}")
         self.headers(">", request.headers.multi_items())
+        parts = multipart_parts(request)
+        if parts is not None:
+            # An upload is streamed, so its bytes were never read (request.content would
+            # raise RequestNotRead) and are not worth showing: its parts are.
+            for line in parts:
+                self(f"> {line}")
+            self.start_clock()
+            return
         body = request.content
         shown = body[:MAX_BODY_SHOWN].decode("utf-8", "replace")
         more = f" … ({len(body)} bytes in all)" if len(body) > MAX_BODY_SHOWN else ""
         self(f"> {shown}{more}")
         self.start_clock()
+
+
+def multipart_parts(request: httpx.Request) -> list[str] | None:
+    """One line per part of a multipart/form-data body (name, file name, type, size),
+    or None when the body is not multipart."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return None
+    fields = getattr(request.stream, "fields", None)
+    if not isinstance(fields, list):
+        return ["multipart body (parts not shown)"]
+    lines = []
+    for field in fields:
+        header_size = len(field.render_headers())
+        total = field.get_length()
+        size = f"{total - header_size} bytes" if total is not None else "size unknown"
+        filename = getattr(field, "filename", None)
+        kind = (getattr(field, "headers", None) or {}).get("Content-Type", "")
+        described = ", ".join(x for x in (repr(filename) if filename else "", kind, size) if x)
+        lines.append(f"part {field.name!r}: {described}")
+    return lines
 
 
 NO_LOG = DebugLog(None)

@@ -33,6 +33,10 @@ class IncompleteAnswerError(ServerError):
     """The stream ended or broke before the answer was complete."""
 
 
+class ContentFilteredError(ServerError):
+    """An answer stopped by DIAL's content filter (``finish_reason: content_filter``)."""
+
+
 class UsageError(DialError):
     """Bad arguments or configuration; also 400 from the server."""
 

@@ -97,7 +97,7 @@ def models_for_completion(settings: Settings, now: float | None = None) -> list[
         return cached.models
     # Only a key that is already at hand: api_key_command may prompt for a passphrase,
     # which a Tab press must never trigger.
-    if not settings.api_key:
+    if not (settings.api_key or settings.token):
         return cached.models if cached is not None else []
     fetched = _fetch(settings)
     if fetched is None:

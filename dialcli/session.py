@@ -75,6 +75,7 @@ class Session:
             temperature=temperature,
             max_tokens=max_tokens,
             custom_fields=custom_fields,
+            conversation_id=self.conversation.id,
         )
 
     def record(
@@ -105,6 +106,9 @@ class Session:
             custom_content=reply.custom_content,
             interrupted=interrupted,
             model=self.conversation.model,
+            finish_reason=reply.finish_reason,
+            response_id=reply.response_id,
+            refusal=reply.refusal,
         )
         self.conversation.add(
             question.role, question.content, custom_content=question.custom_content

@@ -165,6 +165,25 @@ def exchange(
     return reply
 
 
+def report_finish(io: IOStreams, reply: Reply) -> None:
+    """Say on stderr why an answer stopped, when it stopped for a reason.
+
+    ``length``: cut at the token limit, still an answer (exit 0). ``content_filter``:
+    what arrived stays shown and saved, and the turn fails (exit 1). A refusal is shown.
+    """
+    from dialcli.backends.replies import one_line
+    from dialcli.errors import ContentFilteredError
+
+    if reply.refusal:
+        io.err(f"dial: refusal: {one_line(reply.refusal)}")
+    if reply.finish_reason == "length":
+        io.err("dial: the answer was cut at the token limit (finish_reason: length)")
+    elif reply.finish_reason == "content_filter":
+        raise ContentFilteredError(
+            "the answer was stopped by the content filter (finish_reason: content_filter)"
+        )
+
+
 def run_turn(
     backend: Backend,
     request: ChatRequest,
@@ -219,6 +238,10 @@ def _streamed(
                 reply.finish_reason = delta.finish_reason
             if delta.usage:
                 reply.usage = delta.usage
+            if delta.refusal:
+                reply.refusal = (reply.refusal or "") + delta.refusal
+            if delta.response_id:
+                reply.response_id = delta.response_id
             if on_delta is not None:
                 on_delta(delta)
     except (*STOPS, Terminated) as err:

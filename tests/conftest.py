@@ -12,15 +12,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers import as plain modules
 
 from faultserver import FaultServer
-from helpers import EMULATOR_KEY, INTERNAL_EXIT, RunningEmulator, start_emulator
+from helpers import EMULATOR_KEY, EMULATOR_TOKEN, INTERNAL_EXIT, RunningEmulator, start_emulator
 
 from dialcli.__main__ import INTERNAL_EXIT_VAR
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[RunningEmulator]:
-    """A running emulator (``.url``, ``.api_key``) shared by the whole session."""
-    running = start_emulator(EMULATOR_KEY)
+    """A running emulator (``.url``, ``.api_key``, ``.token``) shared by the whole session."""
+    running = start_emulator(EMULATOR_KEY, token=EMULATOR_TOKEN)
     try:
         yield running
     finally:

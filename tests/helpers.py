@@ -12,6 +12,7 @@ from typing import IO
 
 EMULATOR_KEY = "test-key-abc123"
 INTERNAL_EXIT = 70  # DIAL_INTERNAL_ERROR_EXIT in every test (conftest.py)
+EMULATOR_TOKEN = "test-jwt-eyJhbGciOi.user42"  # a bearer token the session emulator accepts
 
 
 @dataclass
@@ -22,6 +23,7 @@ class RunningEmulator:
     api_key: str | None
     process: subprocess.Popen[str]
     log: IO[str]
+    token: str | None = None
 
     def stderr_text(self) -> str:
         """Everything the emulator wrote to stderr so far."""
@@ -41,11 +43,15 @@ class RunningEmulator:
         return self.process.returncode
 
 
-def start_emulator(api_key: str | None = EMULATOR_KEY, timeout: float = 20.0) -> RunningEmulator:
+def start_emulator(
+    api_key: str | None = EMULATOR_KEY, timeout: float = 20.0, token: str | None = None
+) -> RunningEmulator:
     """Start ``python -m dialcli.emulator --port 0`` and wait for its URL line."""
     argv = [sys.executable, "-m", "dialcli.emulator", "--port", "0"]
     if api_key is not None:
         argv += ["--api-key", api_key]
+    if token is not None:
+        argv += ["--token", token]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAL_")}
     # stderr goes to a file: an unread pipe fills up after 64 KiB of server logs and
     # then blocks the emulator in the middle of a test session.
@@ -63,4 +69,4 @@ def start_emulator(api_key: str | None = EMULATOR_KEY, timeout: float = 20.0) ->
         log.seek(0)
         err = log.read()
         raise RuntimeError(f"emulator did not start within {timeout}s: {err.strip()[-2000:]}")
-    return RunningEmulator(url, api_key, process, log)
+    return RunningEmulator(url, api_key, process, log, token)

@@ -262,7 +262,8 @@ def test_every_export_version_dial_chat_reads_imports_and_shows(tmp_path, versio
         ("assistant", "Here is a draft."),
     ]
     assert conv.messages[0].custom_content == {"attachments": [ATTACHMENT]}
-    assert conv.messages[1].extra == {"responseId": "resp-1", "like": 1}  # settings = default
+    assert conv.messages[1].response_id == "resp-1"  # the field our answers have too
+    assert conv.messages[1].extra == {"like": 1}  # settings = default
     assert conv.extra["dialchat"]["temperature"] == 0.5
     assert "isMessageStreaming" not in conv.extra["dialchat"]
     assert conv.created == "2025-11-26T09:40:00.000Z"

@@ -203,7 +203,8 @@ def test_the_request_is_the_one_raw_sends(faults, tmp_path):
         with backend_class(settings(faults.url, tmp_path)) as backend:
             list(backend.stream(request))
     raw, sdk = faults.requests_for("ok")
-    assert sdk.path == raw.path == "/openai/deployments/ok/chat/completions?api-version=2024-02-01"
+    path = "/openai/deployments/ok/chat/completions?api-version=2025-01-01-preview"
+    assert sdk.path == raw.path == path
     assert sdk.json() == raw.json(), "no 'model' in the body, nothing dropped"
     assert sdk.headers["api-key"] == KEY
     assert sdk.headers["user-agent"] == raw.headers["user-agent"]

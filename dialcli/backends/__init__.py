@@ -19,11 +19,18 @@ def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     from dialcli.debuglog import NO_LOG, DebugLog, add_secret, add_url_secrets
 
     add_url_secrets(settings.url)
-    # The key is needed now: a key from api_key_command is fetched here, once, and
-    # then redacted from the -v log and from error lines like any other.
+    # The credential is needed now: a key or token from a command is fetched here, once,
+    # and then redacted from the -v log and from error lines like any other.
+    both = settings.has_both_credentials
     settings = settings.with_key()
-    add_secret(settings.api_key or "")
-    log = DebugLog(io.stderr, [settings.api_key or ""]) if settings.verbose and io else NO_LOG
+    for secret in settings.secrets():
+        add_secret(secret)
+    log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
+    if both:
+        log(
+            "both a token and an API key are configured: sending the token (Authorization: "
+            "Bearer); DIAL refuses a request that carries both"
+        )
     if settings.backend == "raw":
         from dialcli.backends.raw import RawBackend
 

@@ -26,6 +26,11 @@ def quote_deployment(deployment_id: str) -> str:
     return quote(deployment_id, safe="/")
 
 
+# What DIAL Core leaves unescaped in a path segment (UrlUtil.encodePath: Guava's
+# urlPathSegmentEscaper): unreserved characters, sub-delims, ':' and '@'.
+_SEGMENT_SAFE = "!$&'()*+,;=:@"
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     model: str
@@ -33,6 +38,12 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     custom_fields: dict[str, Any] | None = None
+    # Sent as X-CONVERSATION-ID, as DIAL Chat does (Core logs it with the request).
+    conversation_id: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        """Extra request headers of a chat completion."""
+        return {"X-CONVERSATION-ID": self.conversation_id} if self.conversation_id else {}
 
     def body(self, *, stream: bool) -> dict[str, Any]:
         """The JSON body of a chat completion request."""
@@ -54,6 +65,8 @@ class Delta:
     custom_content: dict[str, Any] | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    refusal: str | None = None  # OpenAI's delta.refusal: why the model would not answer
+    response_id: str | None = None  # the completion's id
 
 
 @dataclass
@@ -65,6 +78,8 @@ class Reply:
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
     custom_content: dict[str, Any] | None = None
+    refusal: str | None = None
+    response_id: str | None = None  # the completion's id, saved as responseId
 
 
 @dataclass(frozen=True)
@@ -79,10 +94,13 @@ class ModelInfo:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
         """From DIAL's ModelData / deployment object; missing fields stay empty."""
+        from dialcli.localized import localized
+
         caps = data.get("capabilities") or data.get("features") or {}
         return cls(
             id=str(data.get("id", "")),
-            display_name=str(data.get("display_name") or data.get("model") or ""),
+            # Core's display_name is a LocalizedValue: a string or {locale: text}.
+            display_name=localized(data.get("display_name")) or str(data.get("model") or ""),
             owner=str(data.get("owner") or ""),
             kind=str(data.get("object") or "model"),
             capabilities=caps if isinstance(caps, dict) else {},
@@ -187,9 +205,17 @@ class Backend(ABC):
         return data if isinstance(data, dict) else {}
 
     def configuration_schema(self, deployment_id: str) -> dict[str, Any] | None:
-        """The JSON schema of a deployment's configuration, or None if it has none."""
+        """The JSON schema of a deployment's configuration, or None if it has none.
+
+        Core answers 200 with an empty body for a deployment without a configuration
+        endpoint (DeploymentFeatureController, requireEndpoint=false): no schema.
+        """
+        from dialcli.backends.replies import EmptyReply
+
         try:
             data = self._get_json(f"v1/deployments/{quote_deployment(deployment_id)}/configuration")
+        except EmptyReply:
+            return None
         except DialError as err:
             if err.status in (404, 405, 501):
                 return None  # the deployment offers no configuration
@@ -211,6 +237,18 @@ class Backend(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def files_url(path: str) -> str:
+    """The DIAL url of ``{bucket}/{path}`` in file storage, each segment percent-encoded:
+    Core parses every segment of an attachment url as a URI (400 for ``My Report #1``)."""
+    return "files/" + quote(path, safe="/" + _SEGMENT_SAFE)
+
+
+def encoded_url(url: str) -> str:
+    """A DIAL url from a server made safe to request: what is already escaped stays,
+    spaces, '#', '?' and the like are escaped (a raw '#' would cut the path short)."""
+    return quote(url, safe="/%" + _SEGMENT_SAFE)
 
 
 def merge_custom_content(into: dict[str, Any], delta: dict[str, Any]) -> None:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, OpenStream, quote_deployment
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    OpenStream,
+    encoded_url,
+    files_url,
+    quote_deployment,
+)
 from dialcli.backends.replies import error_message_from_body, http_error, not_json, tls_error
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
 from dialcli.backends.transport import (
@@ -40,7 +46,7 @@ class RawBackend(Backend):
         self._policy = RetryPolicy(retries=settings.retries)
         self._client = httpx.Client(
             base_url=settings.url,
-            headers={"Api-Key": settings.require_key(), "User-Agent": f"dial/{__version__}"},
+            headers=dict([settings.auth_header(), ("User-Agent", f"dial/{__version__}")]),
             verify=needs_tls(settings.url),
             timeout=http_timeout(settings),
         )
@@ -89,20 +95,31 @@ class RawBackend(Backend):
             error_message_from_body(body, content_type),
             model=model,
             retry_after=parse_retry_after(dict(response.headers)),
+            path=request.url.path,
         )
 
-    def _request(self, method: str, url: str, body: Any = None) -> httpx.Request:
+    def _request(
+        self, method: str, url: str, body: Any = None, extra: dict[str, str] | None = None
+    ) -> httpx.Request:
         content = orjson.dumps(body) if body is not None else None
-        headers = {"Content-Type": "application/json"} if body is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers.update(extra or {})
         return self._client.build_request(
-            method, url, params=self._params(), content=content, headers=headers
+            method, url, params=self._params(), content=content, headers=headers or None
         )
 
     def _open_with_retries(
-        self, method: str, url: str, body: Any, model: str | None
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        model: str | None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         return with_retries(
-            lambda: self._open(self._request(method, url, body), model), self._policy, self._log
+            lambda: self._open(self._request(method, url, body, headers), model),
+            self._policy,
+            self._log,
         )
 
     def _read_json(self, response: httpx.Response) -> Any:
@@ -130,13 +147,21 @@ class RawBackend(Backend):
 
     def _post_json(self, request: ChatRequest) -> Any:
         response = self._open_with_retries(
-            "POST", self._chat_url(request.model), request.body(stream=False), request.model
+            "POST",
+            self._chat_url(request.model),
+            request.body(stream=False),
+            request.model,
+            request.headers(),
         )
         return self._read_json(response)
 
     def _open_stream(self, request: ChatRequest) -> OpenStream:
         response = self._open_with_retries(
-            "POST", self._chat_url(request.model), request.body(stream=True), request.model
+            "POST",
+            self._chat_url(request.model),
+            request.body(stream=True),
+            request.model,
+            request.headers(),
         )
         return OpenStream(
             content_type=response.headers.get("content-type", ""),
@@ -175,20 +200,22 @@ class RawBackend(Backend):
         return str(data["bucket"])
 
     def upload_file(self, path: str, data: bytes, content_type: str) -> str:
-        url = f"/v1/files/{quote(path, safe='/')}"
+        url = files_url(path)
         name = path.rsplit("/", 1)[-1]
 
         def attempt() -> httpx.Response:
             request = self._client.build_request(
-                "PUT", url, files={"file": (name, data, content_type)}
+                "PUT", f"/v1/{url}", files={"file": (name, data, content_type)}
             )
             return self._open(request, None)
 
-        self._read_json(with_retries(attempt, self._policy, self._log))
-        return f"files/{path}"
+        reply = self._read_json(with_retries(attempt, self._policy, self._log))
+        # The upload reply's url is the one Core will accept back; ours if it gives none.
+        given = reply.get("url") if isinstance(reply, dict) else None
+        return given if isinstance(given, str) and given else url
 
     def download_file(self, url: str) -> bytes:
-        response = self._open_with_retries("GET", f"/v1/{url}", None, None)
+        response = self._open_with_retries("GET", f"/v1/{encoded_url(url)}", None, None)
         try:
             return response.read()
         except httpx.TransportError as err:

@@ -61,12 +61,25 @@ def http_error(
     *,
     model: str | None = None,
     retry_after: float | None = None,
+    path: str = "",
 ) -> DialError:
-    """The error for an HTTP status, worded the same for both backends."""
+    """The error for an HTTP status, worded the same for both backends.
+
+    ``path``: the request's path, to spot a DIAL_URL that ends in /openai (the path
+    then has /openai twice, and every deployment looks unknown).
+    """
     message = server_message or "no details"
-    if status == 404 and model is not None:
+    if status == 404 and "/openai/openai/" in path:
         return NotFoundError(
-            f"deployment {model!r} not found (HTTP 404: {message}); "
+            f"not found (HTTP 404) at {path}: the DIAL URL must be DIAL's base URL, "
+            "without /openai at the end (check DIAL_URL or url in config.toml)",
+            status=404,
+        )
+    if status == 404 and model is not None:
+        # Core answers an unknown deployment with a short plain text or an empty body.
+        said = f": {server_message}" if server_message else ""
+        return NotFoundError(
+            f"deployment {model!r} not found (HTTP 404{said}); "
             "run 'dial models' to see the deployments you can use",
             status=404,
         )
@@ -155,6 +168,8 @@ def _plain_text(chunk: dict[str, Any]) -> str | None:
     delta = choice.get("delta")
     if type(delta) is not dict or delta.get("custom_content") is not None:
         return None
+    if delta.get("refusal") is not None:
+        return None
     text = delta.get("content")
     if text is None:
         return ""
@@ -171,6 +186,7 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
     text = ""
     custom = None
     finish = None
+    refusal = None
     if choices:
         choice = choices[0]
         if not isinstance(choice, dict):
@@ -179,10 +195,21 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         text = _field(delta, "content", str, "delta.content") or ""
         custom = checked_custom_content(delta.get("custom_content"), "delta.custom_content")
         finish = _field(choice, "finish_reason", str, "finish_reason")
+        refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
     usage = _field(chunk, "usage", dict, "usage")
-    if not (text or custom or finish or usage):
+    if not (text or custom or finish or usage or refusal):
         return None
-    return Delta(text=text, custom_content=custom, finish_reason=finish, usage=usage)
+    # The completion's id (DIAL Chat keeps it as the answer's responseId) rides along
+    # with the chunks that are not plain text: the finish chunk always is not.
+    response_id = chunk.get("id") if isinstance(chunk.get("id"), str) else None
+    return Delta(
+        text=text,
+        custom_content=custom,
+        finish_reason=finish,
+        usage=usage,
+        refusal=refusal,
+        response_id=response_id,
+    )
 
 
 # More stages or attachments than any answer has: an index past it is hostile (the merge
@@ -242,8 +269,15 @@ def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
     )
 
 
+class EmptyReply(ServerError):
+    """A 2xx reply with no body where JSON was expected (Core's answer for a
+    deployment without a configuration endpoint, for instance)."""
+
+
 def not_json(body: bytes, content_type: str) -> ServerError:
     """A 2xx reply that should have been JSON."""
+    if not body.strip():
+        return EmptyReply("expected JSON from the server, got empty body")
     shown = error_message_from_body(body, content_type) or "empty body"
     return ServerError(f"expected JSON from the server, got {shown}")
 
@@ -259,6 +293,7 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         if not isinstance(choices, list) or not isinstance(choices[0], dict):
             raise malformed("'choices[0]' is not an object")
         message = _field(choices[0], "message", dict, "choices[0].message") or {}
+        refusal = message.get("refusal")
         return Reply(
             model=model,
             content=_field(message, "content", str, "message.content") or "",
@@ -267,6 +302,8 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
             custom_content=checked_custom_content(
                 message.get("custom_content"), "message.custom_content"
             ),
+            refusal=refusal if isinstance(refusal, str) else None,
+            response_id=data.get("id") if isinstance(data.get("id"), str) else None,
         )
     except ServerError as err:
         raise ServerError(err.message.replace("chunk in the event stream", "reply")) from None

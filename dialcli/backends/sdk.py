@@ -32,7 +32,14 @@ from aidial_client._internal_types._http_request import FinalRequestOptions
 from openai import Omit
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, OpenStream, quote_deployment
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    OpenStream,
+    encoded_url,
+    files_url,
+    quote_deployment,
+)
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.backends.transport import http_timeout, needs_tls
@@ -57,7 +64,9 @@ class SdkBackend(Backend):
     def __init__(self, settings: Settings, log: DebugLog = NO_LOG) -> None:
         self._settings = settings
         self._log = log
-        self._key = settings.require_key()
+        # One credential: a bearer token wins over the key (DIAL refuses both).
+        self._token = settings.token
+        self._key = None if self._token else settings.require_key()
         self._policy = RetryPolicy(retries=settings.retries)
         # The response of the current attempt, seen by the hook before anyone reads it:
         # tells "no answer at all" from "answer broke off", and gives us the headers.
@@ -67,7 +76,7 @@ class SdkBackend(Backend):
         self._http = SyncHTTPClient(
             base_url=settings.url,
             api_key=self._key,
-            bearer_token=None,
+            bearer_token=self._token,
             max_retries=0,  # the library's own retries (listings); ours wrap every call
             timeout=timeout,
             internal_http_client=httpx.Client(
@@ -80,6 +89,7 @@ class SdkBackend(Backend):
         self._dial = Dial(
             base_url=settings.url,
             api_key=self._key,
+            bearer_token=self._token,
             max_retries=0,
             timeout=timeout,
             api_version=settings.api_version,
@@ -132,11 +142,12 @@ class SdkBackend(Backend):
             self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
         started = started or self._response is not None
         mapped = map_error(err, self._settings, model=model, started=started)
-        if len(self._key) >= 6 and self._key in mapped.message:
-            # A server may echo the key in its message; it must not reach the terminal.
-            # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
-            mapped.message = mapped.message.replace(self._key, redact(self._key))
-            mapped.args = (mapped.message,)
+        for secret in (self._key, self._token):
+            if secret and len(secret) >= 6 and secret in mapped.message:
+                # A server may echo the secret in its message; it must not reach the terminal.
+                # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
+                mapped.message = mapped.message.replace(secret, redact(secret))
+                mapped.args = (mapped.message,)
         return mapped
 
     def _guarded(self, call: Callable[[], T], model: str | None) -> T:
@@ -167,7 +178,7 @@ class SdkBackend(Backend):
             # openai puts "model" in the body; DIAL takes the deployment from the URL, and
             # raw does not send it. Omit drops the key when openai merges extra_body.
             extra_body={"model": Omit()},
-            extra_headers=self._headers,
+            extra_headers={**self._headers, **request.headers()},
         )
 
     # -- the primitives base.Backend builds on ------------------------------------------
@@ -261,14 +272,17 @@ class SdkBackend(Backend):
 
     def upload_file(self, path: str, data: bytes, content_type: str) -> str:
         name = path.rsplit("/", 1)[-1]
-        url = f"files/{path}"
-        self._with_retries(
+        # Encoded: the library puts the url into the request path as it is.
+        url = files_url(path)
+        meta = self._with_retries(
             lambda: self._dial.files.upload(url=url, file=(name, data, content_type)), None
         )
-        return url
+        given = getattr(meta, "url", None)
+        return given if isinstance(given, str) and given else url
 
     def download_file(self, url: str) -> bytes:
-        return self._with_retries(lambda: self._dial.files.download(url).get_content(), None)
+        safe = encoded_url(url)
+        return self._with_retries(lambda: self._dial.files.download(safe).get_content(), None)
 
 
 class _WatchedStream(httpx.SyncByteStream):

@@ -82,6 +82,7 @@ def response_error(response: httpx.Response, model: str | None) -> DialError:
         error_message_from_body(body, response.headers.get("content-type", "")),
         model=model,
         retry_after=parse_retry_after(dict(response.headers)),
+        path=response.request.url.path,
     )
 
 

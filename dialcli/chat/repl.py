@@ -165,6 +165,7 @@ class ChatLoop:
             Terminated,
             attachments_out,
             exchange,
+            report_finish,
             stage_reporter,
         )
 
@@ -194,6 +195,7 @@ class ChatLoop:
             spinner.stop()
         try:
             attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+            report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
 

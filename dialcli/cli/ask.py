@@ -122,7 +122,14 @@ def ask_command(
 def run_ask(opts: AskOptions) -> None:
     from dialcli.conversation import Message, Role
     from dialcli.output import AnswerWriter
-    from dialcli.turn import attachments_in, attachments_out, exchange, open_session, stage_reporter
+    from dialcli.turn import (
+        attachments_in,
+        attachments_out,
+        exchange,
+        open_session,
+        report_finish,
+        stage_reporter,
+    )
 
     io = opts.io
     text = _read_prompt(io, opts.prompt)
@@ -148,6 +155,7 @@ def run_ask(opts: AskOptions) -> None:
         if writer is None:
             _print_json(io, reply, session)
         attachments_out(io, backend, reply, opts.turn.save_attachments)
+    report_finish(io, reply)
 
 
 def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
@@ -158,8 +166,11 @@ def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
         "content": reply.content,
         "finish_reason": reply.finish_reason,
         "usage": reply.usage,
+        "responseId": reply.response_id,
         "conversation_id": session.id if session.store is not None else None,
     }
+    if reply.refusal:
+        document["refusal"] = reply.refusal
     if reply.custom_content:
         document["custom_content"] = reply.custom_content
     io.out(orjson.dumps(document).decode() + "\n")

@@ -77,7 +77,7 @@ def run_models(opts: ModelsOptions) -> None:
         models = backend.list_models()
         if opts.include_applications:
             known = {m.id for m in models}
-            models += [a for a in backend.list_applications() if a.id not in known]
+            models += [a for a in _applications(opts.io, backend) if a.id not in known]
     from dialcli import model_cache
 
     model_cache.save(opts.settings.home, opts.settings.url, [m.id for m in models])
@@ -90,6 +90,17 @@ def run_models(opts: ModelsOptions) -> None:
         io.out(for_terminal(format_table(models) + format_aliases(opts.settings.aliases, models)))
     else:
         io.out("".join(f"{one_line(m.id)}\n" for m in models))
+
+
+def _applications(io: IOStreams, backend: Backend) -> list[ModelInfo]:
+    """``/openai/applications``, or none with a notice where the server has no such route."""
+    from dialcli.errors import NotFoundError
+
+    try:
+        return backend.list_applications()
+    except NotFoundError:
+        io.err("dial: this DIAL has no /openai/applications; listing models only")
+        return []
 
 
 @app.command("show")
@@ -124,7 +135,11 @@ def show_command(
     settings = options.resolve(backend, verbose, retries, timeout)
     with get_backend(settings, io) as client:
         details = client.deployment(settings.resolve_model(deployment))
-        schema = client.configuration_schema(str(details.get("id") or deployment))
+        schema = None
+        # Core's spec: ask for the configuration only when features.configuration is true
+        # (without an endpoint it answers 200 with an empty body).
+        if (details.get("features") or {}).get("configuration") is True:
+            schema = client.configuration_schema(str(details.get("id") or deployment))
     if as_json:
         document = {**details, "configuration_schema": schema}
         io.out(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -133,18 +148,24 @@ def show_command(
 
 
 def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> str:
-    """A deployment as ``key: value`` lines, then its configuration schema."""
+    """A deployment as ``key: value`` lines (features, limits and pricing when the
+    server gives them), then its configuration schema."""
     import orjson
 
-    rows = [(key, details.get(key)) for key in ("id", "display_name", "model", "application")]
-    rows += [(key, details.get(key)) for key in ("object", "owner", "description")]
+    from dialcli.localized import localized
+
+    rows: list[tuple[str, Any]] = [(key, details.get(key)) for key in ("id",)]
+    rows.append(("display_name", localized(details.get("display_name"))))
+    rows += [(key, details.get(key)) for key in ("model", "application", "object", "owner")]
+    rows.append(("description", localized(details.get("description"))))
     # A server may send any shape: what is not the documented one is left out.
     features = _of(details.get("features"), dict)
     rows.append(("features", ", ".join(k for k, v in features.items() if v is True)))
     types = [t for t in _of(details.get("input_attachment_types"), list) if isinstance(t, str)]
     rows.append(("attachment types", ", ".join(types)))
     rows += list(_of(details.get("limits"), dict).items())
-    lines = [f"{name + ':':<24}{value}" for name, value in rows if value]
+    rows += [(f"pricing {key}", value) for key, value in _of(details.get("pricing"), dict).items()]
+    lines = [f"{name + ':':<24}{value}" for name, value in rows if value not in (None, "")]
     if schema is not None:
         lines.append("configuration schema:")
         lines.append(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())

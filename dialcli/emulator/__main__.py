@@ -19,20 +19,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--port", type=int, default=8080, help="port to bind; 0 picks a free one (default 8080)"
     )
+    parser.add_argument("--api-key", default=None, help="accept this Api-Key (default: accept any)")
     parser.add_argument(
-        "--api-key", default=None, help="require this Api-Key header (default: accept any)"
+        "--token",
+        default=None,
+        help="accept this bearer token (Authorization: Bearer ...; default: accept any)",
     )
     return parser.parse_args(argv)
 
 
-async def serve(sock: socket.socket, url: str, api_key: str | None) -> None:
+async def serve(sock: socket.socket, url: str, api_key: str | None, token: str | None) -> None:
     """Run uvicorn on ``sock``; print ``url`` once it accepts connections."""
     import uvicorn
 
     from dialcli.emulator.app import build_app
 
     config = uvicorn.Config(
-        build_app(api_key),
+        build_app(api_key, token),
         log_config=None,  # uvicorn's default config logs access lines to stdout
         log_level="warning",
         access_log=False,
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     # down; these no-op handlers absorb the re-raise so the exit is a quiet 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
-    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key))
+    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, args.token))
     return 0
 
 

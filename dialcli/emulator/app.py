@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Iterable
 
 from aidial_sdk import DIALApp
-from aidial_sdk import HTTPException as DIALException
-from aidial_sdk.chat_completion import ChatCompletion
+from aidial_sdk.chat_completion import ChatCompletion, FinishReason
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dialcli.emulator import apps, basic
+from dialcli.emulator.auth import CoreAuthMiddleware
 from dialcli.emulator.catalog import Entry
 from dialcli.emulator.resources import ResourceStorage, add_resource_routes
-from dialcli.emulator.storage import FileStorage, add_storage_routes
+from dialcli.emulator.rules import CoreRequestRules
+from dialcli.emulator.storage import FileStorage, add_storage_routes, caller_bucket
 
 # Paths under a deployment; whatever precedes them is the (possibly '/'-containing) id.
 _DEPLOYMENT_ENDPOINTS = (
@@ -28,7 +27,8 @@ _DEPLOYMENT_ENDPOINTS = (
     "/tokenize",
     "/truncate_prompt",
 )
-_UNAUTHENTICATED_PATHS = frozenset({"/health"})
+# DIAL Core's config Deployment.displayName is a LocalizedValue: a string or {locale: text}.
+LOCALIZED_NAME = {"en": "Long answers", "uk": "Довгі відповіді", "de": "Lange Antworten"}
 
 
 def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
@@ -37,7 +37,14 @@ def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
     table: list[tuple[Entry, ChatCompletion]] = [
         (Entry("echo", "Streams your last message back, word by word."), basic.Echo()),
         (Entry("slow", "Echo with a 50 ms pause before each token."), basic.Slow()),
-        (Entry("long", "Answers 30,000 words, or N words for a prompt 'N'."), basic.Long()),
+        (
+            Entry(
+                "long",
+                "Answers 30,000 words, or N words for a prompt 'N'.",
+                display_name=LOCALIZED_NAME,
+            ),
+            basic.Long(),
+        ),
         (Entry("inspect", "Answers with the JSON of the request it received."), basic.Inspect()),
     ]
     for status in sorted(basic.FAILURES):
@@ -46,6 +53,14 @@ def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
     table += [
         (Entry("midstream", "Streams a few tokens, then an error event."), basic.Midstream()),
         (Entry("flaky", "Fails the first K requests per prompt ('fail K: ...')."), basic.Flaky()),
+        (
+            Entry("content-filter", "Stops after a few tokens: finish_reason content_filter."),
+            basic.Cut(FinishReason.CONTENT_FILTER, "this answer was filtered", "Filtered."),
+        ),
+        (
+            Entry("length", "Stops after max_tokens (default 3): finish_reason length."),
+            basic.Cut(FinishReason.LENGTH, "one two three four five six"),
+        ),
         (
             Entry("counter", "Counts turns in custom_content.state.", kind="application"),
             apps.Counter(),
@@ -106,44 +121,17 @@ def deployment_in_path(path: str) -> str | None:
 
 
 def not_found_message(path: str) -> str:
-    """What DIAL Core says for an unknown path: name the deployment when there is one."""
-    deployment = deployment_in_path(path)
-    if deployment is not None:
-        return f"Deployment {deployment} is not found"
+    """What DIAL Core says (plain text) for an unknown path."""
+    if deployment_in_path(path) is not None:
+        return "Deployment is not found"
     return f"Route {path} is not found"
 
 
-class ApiKeyMiddleware:
-    """Checks ``Api-Key`` like DIAL Core; without a configured key accepts anything.
+def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
+    """A fresh emulator (its own file storage and counters).
 
-    aidial-sdk itself insists on an ``Api-Key`` header (400 otherwise), so in the
-    keyless mode a placeholder is added to requests that carry none.
+    ``api_key`` / ``token``: the key and bearer token it accepts; both None = open.
     """
-
-    def __init__(self, app: ASGIApp, api_key: str | None) -> None:
-        self.app = app
-        self.api_key = api_key
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _UNAUTHENTICATED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        headers = list(scope["headers"])
-        sent = next((v for k, v in headers if k == b"api-key"), None)
-        if self.api_key is None:
-            if sent is None:
-                headers.append((b"api-key", b"emulator-anonymous"))
-                scope = {**scope, "headers": headers}
-        elif sent is None or not hmac.compare_digest(sent, self.api_key.encode()):
-            # Never echo what was sent: it may be a real key typed by mistake.
-            message = "Api-Key header is missing" if sent is None else "The API key is invalid"
-            await dial_error(401, message)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def build_app(api_key: str | None = None) -> DIALApp:
-    """A fresh emulator (its own file storage and counters); ``api_key`` None = open."""
     app = DIALApp(add_healthcheck=True)
     storage = FileStorage()
     table = deployments(storage)
@@ -152,24 +140,26 @@ def build_app(api_key: str | None = None) -> DIALApp:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
-    add_resource_routes(app, ResourceStorage(), lambda request: storage.bucket)
+    add_resource_routes(app, ResourceStorage(), caller_bucket)
 
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's router raises its own HTTPException for unknown routes (404)
-        # and wrong methods (405); DIAL Core answers those in its error shape.
+        # and wrong methods (405); DIAL Core answers those as plain text
+        # (DeploymentPostController: 404 "Deployment is not found").
         assert isinstance(exc, StarletteHTTPException)
-        if exc.status_code == 404:
-            return dial_error(404, not_found_message(request.url.path))
-        if exc.status_code == 405 and deployment_in_path(request.url.path) not in known:
+        unknown = deployment_in_path(request.url.path) not in known
+        if exc.status_code == 404 or (exc.status_code == 405 and unknown):
             # "POST /openai/deployments/nope/chat/completions" also matches the GET
             # route for single deployments, so Starlette calls it a 405.
-            return dial_error(404, not_found_message(request.url.path))
+            return PlainTextResponse(not_found_message(request.url.path), status_code=404)
         if exc.status_code == 405:
-            return dial_error(405, f"Method {request.method} is not allowed on this path")
+            return PlainTextResponse("Method Not Allowed", status_code=405)
         return dial_error(exc.status_code, str(exc.detail))
 
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+    # The last added runs first: credentials, then the request rules that need the bucket.
+    app.add_middleware(CoreRequestRules)
+    app.add_middleware(CoreAuthMiddleware, api_key=api_key, token=token)
     return app
 
 
@@ -190,20 +180,14 @@ def _add_listing_routes(app: DIALApp, entries: Iterable[Entry]) -> None:
         )
 
     @app.get("/v1/deployments/{deployment_id:path}/configuration")
-    async def configuration(deployment_id: str) -> JSONResponse:
+    async def configuration(deployment_id: str) -> Response:
+        # DeploymentFeatureController.handle(..., requireEndpoint=false): a deployment
+        # without a configuration endpoint is answered 200 with an empty body.
         entry = by_id.get(deployment_id)
         if entry is None:
-            raise DIALException(
-                f"Deployment {deployment_id} is not found",
-                status_code=404,
-                type="invalid_request_error",
-            )
+            return PlainTextResponse(f"Deployment {deployment_id} is not found", 404)
         if not entry.to_json()["features"]["configuration"]:
-            raise DIALException(
-                f"Deployment {deployment_id} has no configuration",
-                status_code=404,
-                type="invalid_request_error",
-            )
+            return Response(status_code=200)
         return JSONResponse(apps.CONFIGURATION_SCHEMA)
 
     @app.get("/v1/deployment-names")
@@ -223,15 +207,12 @@ def _listing(
 
 def _single(
     by_id: dict[str, Entry], kind: str, object_name: str
-) -> Callable[[str], Awaitable[JSONResponse]]:
-    async def handler(deployment_id: str) -> JSONResponse:
+) -> Callable[[str], Awaitable[Response]]:
+    async def handler(deployment_id: str) -> Response:
         entry = by_id.get(deployment_id)
         if entry is None or entry.kind != kind:
-            raise DIALException(
-                f"Deployment {deployment_id} is not found",
-                status_code=404,
-                type="invalid_request_error",
-            )
+            # DeploymentController.getDeployment: context.respond(NOT_FOUND), no body.
+            return Response(status_code=404)
         return JSONResponse(entry.to_json(object_name))
 
     return handler

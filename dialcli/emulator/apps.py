@@ -15,7 +15,7 @@ from aidial_sdk.chat_completion import (
 from aidial_sdk.exceptions import InvalidRequestError
 
 from dialcli.emulator.basic import stream_text
-from dialcli.emulator.storage import FileStorage
+from dialcli.emulator.storage import FileStorage, caller_bucket
 from dialcli.emulator.text import last_user_message, last_user_text, prompt_tokens
 
 # A valid 1x1 PNG (one opaque black pixel), so viewers and `file` accept it.
@@ -27,7 +27,11 @@ REPORT_TEXT = "Emulator report\n\nEverything is fine.\n"
 
 
 class Counter(ChatCompletion):
-    """Counts turns in ``custom_content.state``; fails when the client drops it."""
+    """Counts turns in ``custom_content.state``, in a stage; fails when the client drops it.
+
+    Staged and stateful, like most DIAL applications: the client must send the state
+    back and must not send the stages back (the emulator refuses those with 400).
+    """
 
     async def chat_completion(self, request: Request, response: Response) -> None:
         assistants = [m for m in request.messages if m.role == "assistant"]
@@ -44,6 +48,8 @@ class Counter(ChatCompletion):
             turns = state["turns"]
         turns += 1
         with response.create_single_choice() as choice:
+            with choice.create_stage("Counting") as stage:
+                stage.append_content(f"{turns - 1} turn(s) so far")
             choice.append_content(f"turn {turns}")
             choice.set_state({"turns": turns})
         response.set_usage(prompt_tokens(request), 2)
@@ -70,21 +76,28 @@ class Stages(ChatCompletion):
 
 
 class Attachments(ChatCompletion):
-    """Answers with an inline PNG and a text file kept in the emulator's storage."""
+    """Answers with an inline PNG and a text file kept in the caller's bucket, then every
+    attachment of the last user message, as it was sent."""
 
     def __init__(self, storage: FileStorage) -> None:
         self.storage = storage
-        storage.put(REPORT_PATH, REPORT_TEXT.encode(), "text/plain")
 
     async def chat_completion(self, request: Request, response: Response) -> None:
+        bucket = caller_bucket(request.original_request)
+        self.storage.put(bucket, REPORT_PATH, REPORT_TEXT.encode(), "text/plain")
+        message = last_user_message(request)
+        content = message.custom_content if message is not None else None
+        received = (content.attachments if content is not None else None) or []
         with response.create_single_choice() as choice:
             choice.append_content("here are your files")
             choice.add_attachment(
                 type="image/png", title="dot.png", data=base64.b64encode(DOT_PNG).decode()
             )
             choice.add_attachment(
-                type="text/plain", title="report.txt", url=self.storage.url(REPORT_PATH)
+                type="text/plain", title="report.txt", url=self.storage.url(bucket, REPORT_PATH)
             )
+            for got in received:
+                choice.add_attachment(type=got.type, title=got.title, data=got.data, url=got.url)
         response.set_usage(prompt_tokens(request), 4)
 
 

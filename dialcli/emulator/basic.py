@@ -7,7 +7,8 @@ import json
 import re
 
 from aidial_sdk import HTTPException as DIALException
-from aidial_sdk.chat_completion import ChatCompletion, Request, Response
+from aidial_sdk.chat_completion import ChatCompletion, FinishReason, Request, Response
+from aidial_sdk.chat_completion.chunks import BaseChunk
 
 from dialcli.emulator.text import last_user_text, prompt_tokens, tokenize
 
@@ -71,7 +72,11 @@ class Inspect(ChatCompletion):
             "temperature": body.get("temperature"),
             "max_tokens": body.get("max_tokens"),
             "custom_fields": body.get("custom_fields"),
-            "headers": {"api-version": request.api_version},
+            "headers": {
+                "api-version": request.api_version,
+                # DIAL Chat sends it with every completion; Core logs it.
+                "x-conversation-id": request.original_request.headers.get("x-conversation-id"),
+            },
             "stream": bool(request.stream),
         }
         text = json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -154,3 +159,37 @@ class Flaky(ChatCompletion):
                 )
             raise DIALException(f"Service unavailable {where}", status_code=503)
         await stream_text(request, response, rest)
+
+
+class Cut(ChatCompletion):
+    """Streams part of an answer, then stops with ``finish_reason`` (see FinishReason.yaml
+    in epam/ai-dial-core: stop, length, function_call, tool_calls, content_filter)."""
+
+    def __init__(self, reason: FinishReason, default: str, refusal: str | None = None) -> None:
+        self.reason = reason
+        self.default = default
+        self.refusal = refusal
+
+    async def chat_completion(self, request: Request, response: Response) -> None:
+        text = last_user_text(request) or self.default
+        limit = request.max_tokens or 3
+        tokens = tokenize(text)[:limit]
+        with response.create_single_choice() as choice:
+            for token in tokens:
+                choice.append_content(token)
+            if self.refusal is not None:
+                choice.send_chunk(RefusalChunk(self.refusal, choice.index))
+            choice.close(self.reason)
+        response.set_usage(prompt_tokens(request), len(tokens))
+
+
+class RefusalChunk(BaseChunk):
+    """``delta.refusal``: the model's reason for not answering (OpenAI's field)."""
+
+    def __init__(self, refusal: str, choice_index: int) -> None:
+        self.refusal = refusal
+        self.choice_index = choice_index
+
+    def to_dict(self) -> dict[str, object]:
+        choice = {"index": self.choice_index, "finish_reason": None}
+        return {"choices": [{**choice, "delta": {"refusal": self.refusal}}], "usage": None}

@@ -16,7 +16,7 @@ class Entry:
     id: str
     description: str
     kind: str = "model"  # "model" or "application"
-    display_name: str = ""
+    display_name: str | dict[str, str] = ""  # Core's LocalizedValue: text or {locale: text}
     features: dict[str, bool] = field(default_factory=dict)
     input_attachment_types: list[str] | None = None
     max_total_tokens: int = 128_000

@@ -1,7 +1,8 @@
-"""In-memory file storage with DIAL Core's bucket and files endpoints."""
+"""In-memory file storage with DIAL Core's bucket and files endpoints, one bucket per identity."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from email.message import Message
@@ -12,8 +13,28 @@ from aidial_sdk import HTTPException as DIALException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-# DIAL buckets are opaque ids; a fixed one keeps attachment urls predictable in tests.
-BUCKET = "emulator-bucket-7Fq2"
+ANONYMOUS = "anonymous"
+
+
+def bucket_for(identity: str) -> str:
+    """The bucket of a caller (``key:...``, ``token:...`` or ``anonymous``).
+
+    DIAL Core's buckets are opaque encrypted ids derived from the key's project or the
+    token's user; a hash gives the same properties (stable, distinct, reveals nothing).
+    """
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    return f"bucket-{digest[:20]}"
+
+
+def caller_bucket(request: Request) -> str:
+    """The bucket of whoever made ``request`` (set by the auth middleware)."""
+    return str(getattr(request.state, "dial_bucket", "") or bucket_for(ANONYMOUS))
+
+
+def encode_path(path: str) -> str:
+    """Each segment percent-encoded, as Core's ``UrlUtil.encodePath`` does (Guava's
+    path-segment escaper keeps unreserved characters, sub-delims, ':' and '@')."""
+    return quote(path, safe="/!$&'()*+,;=:@")
 
 
 @dataclass
@@ -24,31 +45,34 @@ class StoredFile:
 
 
 class FileStorage:
-    """Files of one emulator process, keyed by their path inside ``BUCKET``."""
+    """Files of one emulator process: ``files[bucket][path]``, paths decoded."""
 
     def __init__(self) -> None:
-        self.bucket = BUCKET
-        self.files: dict[str, StoredFile] = {}
+        self.files: dict[str, dict[str, StoredFile]] = {}
 
-    def put(self, path: str, data: bytes, content_type: str) -> dict[str, Any]:
-        """Store ``data`` at ``path`` and return DIAL's metadata for it."""
-        self.files[path] = StoredFile(data, content_type, int(time.time() * 1000))
-        return self.metadata(path)
+    def put(self, bucket: str, path: str, data: bytes, content_type: str) -> dict[str, Any]:
+        """Store ``data`` at ``path`` in ``bucket`` and return DIAL's metadata for it."""
+        stored = StoredFile(data, content_type, int(time.time() * 1000))
+        self.files.setdefault(bucket, {})[path] = stored
+        return self.metadata(bucket, path)
 
-    def get(self, path: str) -> StoredFile | None:
-        return self.files.get(path)
+    def get(self, bucket: str, path: str) -> StoredFile | None:
+        return self.files.get(bucket, {}).get(path)
 
-    def url(self, path: str) -> str:
-        return f"files/{self.bucket}/{quote(path)}"
+    def delete(self, bucket: str, path: str) -> bool:
+        return self.files.get(bucket, {}).pop(path, None) is not None
 
-    def metadata(self, path: str) -> dict[str, Any]:
-        stored = self.files[path]
+    def url(self, bucket: str, path: str) -> str:
+        return f"files/{bucket}/{encode_path(path)}"
+
+    def metadata(self, bucket: str, path: str) -> dict[str, Any]:
+        stored = self.files[bucket][path]
         parent, _, name = path.rpartition("/")
         return {
             "name": name,
             "parentPath": parent or None,
-            "bucket": self.bucket,
-            "url": self.url(path),
+            "bucket": bucket,
+            "url": self.url(bucket, path),
             "nodeType": "ITEM",
             "resourceType": "FILE",
             "updatedAt": stored.updated_at,
@@ -67,7 +91,7 @@ class FileStorage:
         else:
             return None
         bucket, _, path = rest.partition("/")
-        return self.get(unquote(path)) if bucket == self.bucket else None
+        return self.get(unquote(bucket), unquote(path))
 
 
 def parse_multipart_file(content_type: str, body: bytes) -> tuple[bytes, str] | None:
@@ -104,36 +128,38 @@ def _error(status: int, message: str) -> DIALException:
 def add_storage_routes(app: FastAPI, storage: FileStorage) -> None:
     """Register ``/v1/bucket`` and ``/v1/files/{bucket}/{path}`` on ``app``."""
 
-    def check(bucket: str, path: str) -> None:
-        if bucket != storage.bucket:
+    def check(request: Request, bucket: str, path: str) -> None:
+        if bucket != caller_bucket(request):
             raise _error(403, f"You don't have access to the bucket {bucket}")
         if not path or path.endswith("/"):
             raise _error(400, "A file path must not be empty or end with '/'")
 
     @app.get("/v1/bucket")
-    async def get_bucket() -> JSONResponse:
-        return JSONResponse({"bucket": storage.bucket})
+    async def get_bucket(request: Request) -> JSONResponse:
+        return JSONResponse({"bucket": caller_bucket(request)})
 
     @app.put("/v1/files/{bucket}/{path:path}")
     async def upload(bucket: str, path: str, request: Request) -> JSONResponse:
-        check(bucket, path)
+        check(request, bucket, path)
         parsed = parse_multipart_file(request.headers.get("content-type", ""), await request.body())
         if parsed is None:
             raise _error(400, "Expected a multipart/form-data body with a 'file' field")
         data, content_type = parsed
-        return JSONResponse(storage.put(path, data, content_type or "application/octet-stream"))
+        return JSONResponse(
+            storage.put(bucket, path, data, content_type or "application/octet-stream")
+        )
 
     @app.get("/v1/files/{bucket}/{path:path}")
-    async def download(bucket: str, path: str) -> Response:
-        check(bucket, path)
-        stored = storage.get(path)
+    async def download(bucket: str, path: str, request: Request) -> Response:
+        check(request, bucket, path)
+        stored = storage.get(bucket, path)
         if stored is None:
             raise _error(404, f"File files/{bucket}/{path} is not found")
         return Response(stored.data, media_type=stored.content_type)
 
     @app.delete("/v1/files/{bucket}/{path:path}")
-    async def delete(bucket: str, path: str) -> Response:
-        check(bucket, path)
-        if storage.files.pop(path, None) is None:
+    async def delete(bucket: str, path: str, request: Request) -> Response:
+        check(request, bucket, path)
+        if not storage.delete(bucket, path):
             raise _error(404, f"File files/{bucket}/{path} is not found")
         return Response(status_code=200)
