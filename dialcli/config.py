@@ -123,6 +123,7 @@ class Settings:
         """These settings with the credential resolved: call it when a request is about to
         be made. A token wins over a key, whose command is then never run."""
         if self.token:
+            checks.secret(self.token, self.token_source, "token")
             return self
         if self.token_command:
             token = run_key_command(self.token_command, self.config_path, "token_command")

@@ -123,6 +123,19 @@ def test_a_key_with_control_characters_is_a_usage_error_that_never_shows_it(
     assert at_fault_server.hits["ok"] == 0
 
 
+def test_a_token_with_a_control_character_is_refused_the_same_way(
+    at_fault_server, backend_name, monkeypatch
+):
+    monkeypatch.setenv("DIAL_TOKEN", SECRET + "\r\n")
+    result = ask(backend_name)
+    assert result.code == 2, result.stderr
+    assert result.stderr == (
+        "dial: the token from DIAL_TOKEN contains a control character"
+        " (a line ending copied from a file?); it was not sent\n"
+    )
+    assert at_fault_server.hits["ok"] == 0
+
+
 def test_a_key_from_config_with_a_control_character_names_the_file(at_fault_server, backend_name):
     path = config(f'api_key = "{SECRET}\\r"')
     result = ask(backend_name)
