@@ -6,10 +6,15 @@ import os
 import signal
 import sys
 
-from dialcli.errors import DialError
+from dialcli.errors import (
+    AnswerInterrupted,
+    DialError,
+    PipeClosed,
+    Terminated,
+    UsageError,
+    exit_code_for,
+)
 
-EXIT_SIGPIPE = 141
-EXIT_SIGTERM = 143
 # An internal error (a bug) exits 1 like a server error, unless this variable names
 # another code: the test suite sets 70 (EX_SOFTWARE), so a bug can never pass for an
 # expected failure there.
@@ -17,8 +22,6 @@ INTERNAL_EXIT_VAR = "DIAL_INTERNAL_ERROR_EXIT"
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    from dialcli.turn import Terminated
-
     raise Terminated
 
 
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     # to offer httpx.main(), which dial never calls. A None entry makes that import fail
     # at once and httpx falls back to a stub.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks it
-    from dialcli.output import IOStreams, PipeClosed
+    from dialcli.output import IOStreams
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
     from dialcli.debuglog import forget_secrets
@@ -47,33 +50,21 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     forget_secrets()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
-    from dialcli.turn import AnswerInterrupted, Terminated
-
     try:
         return _run(argv, streams)
     except DialError as err:
         _report(err, streams, f"dial: {err}")
-        return err.exit_code
-    except PipeClosed:
-        if io is None:
-            _silence_stdout()
-        return EXIT_SIGPIPE
-    except KeyboardInterrupt:
-        streams.err("dial: interrupted")
-        return 130
-    except AnswerInterrupted as stop:
-        if isinstance(stop.cause, PipeClosed):
+        return exit_code_for(err)
+    except (AnswerInterrupted, PipeClosed, Terminated, KeyboardInterrupt) as stop:
+        cause = stop.cause if isinstance(stop, AnswerInterrupted) else stop
+        if isinstance(cause, PipeClosed):
             if io is None:
                 _silence_stdout()
-            return EXIT_SIGPIPE
-        if isinstance(stop.cause, Terminated):
+        elif isinstance(cause, Terminated):
             streams.err("dial: terminated")
-            return EXIT_SIGTERM
-        streams.err("dial: interrupted")
-        return 130
-    except Terminated:
-        streams.err("dial: terminated")
-        return EXIT_SIGTERM
+        else:
+            streams.err("dial: interrupted")
+        return exit_code_for(stop)
     except Exception as err:  # a bug: one line, the traceback only on request
         return _internal_error(err, streams)
 
@@ -84,7 +75,7 @@ def _internal_error(err: Exception, streams: object) -> int:
         line += " (set DIAL_DEBUG=1 for a traceback)"
     _report(err, streams, line)
     code = os.environ.get(INTERNAL_EXIT_VAR, "")
-    return int(code) if code.isdigit() and 0 < int(code) < 256 else 1
+    return int(code) if code.isdigit() and 0 < int(code) < 256 else exit_code_for(err)
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
@@ -116,7 +107,6 @@ def _run(argv: list[str] | None, io: object) -> int:
 
     from dialcli.cli.app import app
     from dialcli.cli.coercion import install
-    from dialcli.errors import UsageError
 
     install()  # keeps pydantic (Typer's value coercion) out of every run
     if os.environ.get("_DIAL_COMPLETE"):  # a Tab press (see dialcli/completions.py)
@@ -135,14 +125,13 @@ def _run(argv: list[str] | None, io: object) -> int:
             raise KeyboardInterrupt from None
         return err.exit_code
     except typer.TyperException as err:
-        if type(err).__name__ == "NoArgsIsHelpError":  # bare `dial`: help, as a usage error
-            streams = io if hasattr(io, "err") else None
-            if streams is not None:
-                streams.err(err.format_message())  # type: ignore[attr-defined]
-            return 2
-        # Click's usage errors: one line plus where to read more, never the usage block.
         message = err.format_message() if hasattr(err, "format_message") else str(err)
         ctx = getattr(err, "ctx", None)
+        if ctx is not None and message == ctx.get_help():
+            # A bare `dial` or `dial history` (no_args_is_help): the help, as a usage error.
+            io.err(message)  # type: ignore[attr-defined]
+            return UsageError.exit_code
+        # Click's usage errors: one line plus where to read more, never the usage block.
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         raise UsageError(f"{message}{where}") from None
     return result if isinstance(result, int) else 0
@@ -154,8 +143,6 @@ def _check_utf8(args: list[str]) -> None:
     Python hands undecodable bytes over as lone surrogates (surrogateescape); they
     cannot be encoded into a request, a header or a file.
     """
-    from dialcli.errors import UsageError
-
     for number, arg in enumerate(args, 1):
         try:
             arg.encode("utf-8")

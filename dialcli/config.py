@@ -18,6 +18,7 @@ APP_NAME = "dial"
 DEFAULT_URL = "http://localhost:8080"
 DEFAULT_MODEL = "gpt-4o"
 DEFAULT_BACKEND = "raw"
+BACKENDS = ("raw", "sdk")
 # DIAL Core's OpenAPI spec marks api-version as required on chat completions. DIAL Chat
 # sends 2025-01-01-preview (apps/chat/src/constants/default-server-settings.ts); older
 # versions are refused for current models behind DIAL's Azure adapter.
@@ -96,8 +97,10 @@ class Settings:
     verbose: bool = False
     markdown: bool | None = None
     aliases: dict[str, str] = field(default_factory=dict)
-    api_key_source: str = "DIAL_API_KEY"  # named when the key is refused (never shown)
+    # Where each came from, named when it is refused (a secret is never shown).
+    api_key_source: str = "DIAL_API_KEY"
     token_source: str = "DIAL_TOKEN"
+    url_source: str = ""
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -130,6 +133,17 @@ class Settings:
             return replace(self, token=token)
         return self if self.api_key else replace(self, api_key=self.require_key())
 
+    def for_requests(self) -> Settings:
+        """These settings checked for talking to DIAL (URL, backend), with the credential.
+
+        Only commands that make requests call it, so a bad DIAL_URL or DIAL_BACKEND never
+        stops ``dial history`` or completion.
+        """
+        if self.backend not in BACKENDS:
+            raise UsageError(f"unknown backend {self.backend!r}; choose 'raw' or 'sdk'")
+        checked = replace(self, url=validate_url(self.url, self.url_source))
+        return checked.with_key()
+
     def auth_header(self) -> tuple[str, str]:
         """The one credential header to send: a bearer token, else the key. Never both:
         DIAL Core answers 400 to a request that carries both (Proxy.authorizeRequest)."""
@@ -153,36 +167,42 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
-    """The parsed config.toml, ``{}`` when absent; unreadable or invalid is a usage error."""
+@dataclass(frozen=True)
+class ConfigFile:
+    """config.toml, read and parsed once per run."""
+
+    path: Path
+    data: dict[str, Any] = field(default_factory=dict)  # {} when absent or broken
+    error: UsageError | None = None  # unreadable or invalid: raised when settings are needed
+
+
+def read_config_file(path: Path) -> ConfigFile:
+    """The parsed config.toml; an absent file is an empty one."""
     from dialcli.bounded import mib, read_at_most
 
     try:
         raw = read_at_most(path, MAX_CONFIG_BYTES)  # DIAL_CONFIG=/dev/zero must not hang
     except FileNotFoundError:
-        return {}
+        return ConfigFile(path)
     except OSError as err:
-        raise UsageError(f"cannot read config file {path}: {err.strerror}") from None
+        return ConfigFile(path, error=UsageError(f"cannot read config file {path}: {err.strerror}"))
     if len(raw) > MAX_CONFIG_BYTES:
-        raise UsageError(f"cannot read config file {path}: larger than {mib(MAX_CONFIG_BYTES)}")
+        too_large = f"cannot read config file {path}: larger than {mib(MAX_CONFIG_BYTES)}"
+        return ConfigFile(path, error=UsageError(too_large))
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise UsageError(f"invalid config file {path}: {err}") from None
-    return data
-
-
-_command_keys: dict[str, str] = {}  # one run per command per process
+        return ConfigFile(path, error=UsageError(f"invalid config file {path}: {err}"))
+    return ConfigFile(path, data)
 
 
 def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
     """The first line the shell command prints; its failure is a usage error.
 
     Neither the command's output nor its error text is ever shown: the output is the
-    key, and a failing secret manager may echo parts of it.
+    key, and a failing secret manager may echo parts of it. Run once per run: the
+    caller keeps the key in its Settings (``with_key``).
     """
-    if command in _command_keys:
-        return _command_keys[command]
     import subprocess
 
     where = f"{name} (in {config_path})"
@@ -206,21 +226,16 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
-    checks.secret(key, where, "token" if name == "token_command" else "API key")
-    _command_keys[command] = key
-    return key
+    return checks.secret(key, where, "token" if name == "token_command" else "API key")
 
 
-def config_file_warnings(path: Path) -> list[str]:
+def config_file_warnings(config: ConfigFile) -> list[str]:
     """Typos (unknown keys) and an API key in a file others can read; [] if unreadable.
 
     A file that cannot be read or parsed is left to resolve_settings, which reports it
     as an error when a command needs the settings.
     """
-    try:
-        data = load_config_file(path)
-    except UsageError:
-        return []
+    path, data = config.path, config.data
     warnings = [f"unknown key {key!r} in {path}" for key in data if key not in CONFIG_KEYS]
     timeouts = data.get("timeouts")
     if isinstance(timeouts, dict):
@@ -243,6 +258,11 @@ def config_path_from(env: Mapping[str, str]) -> Path:
     return Path(env["DIAL_CONFIG"]) if env.get("DIAL_CONFIG") else user_config_path()
 
 
+def read_config(env: Mapping[str, str] | None = None) -> ConfigFile:
+    """The config file this run uses (DIAL_CONFIG or the default), parsed."""
+    return read_config_file(config_path_from(os.environ if env is None else env))
+
+
 def validate_url(url: str, where: str = "") -> str:
     """A DIAL base URL: http(s), with a host; trailing slash dropped."""
     source = f" ({where})" if where else ""
@@ -261,12 +281,20 @@ def validate_url(url: str, where: str = "") -> str:
 def resolve_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
+    config: ConfigFile | None = None,
 ) -> Settings:
-    """Flags > environment > config.toml > defaults, resolved once per run."""
+    """Flags > environment > config.toml > defaults, resolved once per run.
+
+    The URL and the backend are checked only by ``for_requests``: commands that work
+    on local files never fail over them.
+    """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     env = os.environ if env is None else env
-    config_path = config_path_from(env)
-    file = load_config_file(config_path)
+    if config is None:
+        config = read_config(env)
+    if config.error is not None:
+        raise config.error
+    config_path, file = config.path, config.data
     checks.check_file(file, config_path)
 
     def pick(flag: str, env_name: str | None, key: str, default: Any) -> tuple[Any, str]:
@@ -292,13 +320,13 @@ def resolve_settings(
     home_value, home_where = pick("home", "DIAL_HOME", "home", None)
     log = env.get("DIAL_LOG", "").lower() == "debug"
     backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND)[0])
-    if backend not in ("raw", "sdk"):
-        raise UsageError(f"unknown backend {backend!r}; choose 'raw' or 'sdk'")
     api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)[0]
+    url, url_where = pick("url", "DIAL_URL", "url", DEFAULT_URL)
     api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
     token, token_where = pick("token", "DIAL_TOKEN", "token", None)
     return Settings(
-        url=validate_url(*pick("url", "DIAL_URL", "url", DEFAULT_URL)),
+        url=str(url).rstrip("/"),  # checked by for_requests, which names url_source
+        url_source=url_where,
         api_key=api_key,
         api_key_source=key_where,
         api_key_command=file.get("api_key_command") or None,

@@ -1,9 +1,19 @@
-"""Every failure a user can meet, with the exit code it ends in.
+"""Every failure a user can meet, and the exit code each ends in (``exit_code_for``).
 
 Only ``dialcli.__main__.main`` turns these into stderr text and a number.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialcli.backends.base import Reply
+
+EXIT_INTERNAL = 1  # a bug of ours: one line, the traceback with DIAL_DEBUG=1
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
 class DialError(Exception):
@@ -73,10 +83,42 @@ class StorageError(DialError):
     exit_code = 1
 
 
-class Interrupted(DialError):
-    """Ctrl-C (130) or SIGTERM (143)."""
+class PipeClosed(Exception):
+    """The reader of stdout went away (``dial ask … | head -1``)."""
 
-    exit_code = 130
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so cleanup runs as for Ctrl-C (exit 143)."""
+
+
+class AnswerInterrupted(Exception):
+    """The answer stopped on the user's side (Ctrl-C, SIGTERM, a closed stdout) while it
+    arrived; ``partial`` holds what came, ``cause`` what stopped it."""
+
+    def __init__(self, partial: Reply, cause: BaseException) -> None:
+        super().__init__("interrupted")
+        self.partial = partial
+        self.cause = cause
+
+    @property
+    def ends_the_program(self) -> bool:
+        """Only a Ctrl-C may leave an interactive chat running; the rest end it."""
+        return not isinstance(self.cause, KeyboardInterrupt)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code a failure or an interrupt ends ``dial`` with (the table below)."""
+    if isinstance(exc, AnswerInterrupted):
+        return exit_code_for(exc.cause)
+    if isinstance(exc, DialError):
+        return exc.exit_code
+    if isinstance(exc, PipeClosed):
+        return EXIT_PIPE_CLOSED
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    return EXIT_INTERNAL
 
 
 EXIT_CODES: list[tuple[int, str]] = [
@@ -87,7 +129,9 @@ EXIT_CODES: list[tuple[int, str]] = [
     (4, "not found (deployment, conversation)"),
     (5, "rate limited after retries"),
     (6, "network or timeout"),
-    (130, "interrupted by Ctrl-C (143 for SIGTERM)"),
+    (EXIT_INTERRUPTED, "interrupted by Ctrl-C"),
+    (EXIT_PIPE_CLOSED, "the reader of stdout went away (e.g. '| head -1')"),
+    (EXIT_TERMINATED, "terminated by SIGTERM"),
 ]
 
 

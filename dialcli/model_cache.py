@@ -117,7 +117,7 @@ def _fetch(settings: Settings) -> list[str] | None:
         connect_timeout=FETCH_TIMEOUT, read_timeout=FETCH_TIMEOUT, retries=0, verbose=False
     )
     try:
-        with RawBackend(quick) as backend:
+        with RawBackend(quick.for_requests()) as backend:
             return [m.id for m in backend.list_models()]
     except DialError:
         return None

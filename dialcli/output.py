@@ -8,9 +8,9 @@ import sys
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
+from dialcli.errors import PipeClosed
 
-class PipeClosed(Exception):
-    """The reader of stdout went away (``dial ask … | head -1``)."""
+__all__ = ["AnswerWriter", "IOStreams", "PipeClosed"]
 
 
 @dataclass
@@ -44,7 +44,7 @@ class IOStreams:
         return cls(io.BytesIO(stdin), io.BytesIO(), io.StringIO(), tty, tty, tty)
 
     def out(self, text: str) -> None:
-        """Write text to stdout (not per token: see AnswerWriter for that)."""
+        """Write text to stdout (not an answer as it arrives: see AnswerWriter for that)."""
         try:
             self.stdout.write(text.encode("utf-8"))
             self.stdout.flush()
@@ -76,7 +76,8 @@ def _isatty(stream: object) -> bool:
 
 
 class AnswerWriter:
-    """Writes each token and flushes it, and ends the answer with exactly one newline.
+    """Writes and flushes each piece of an answer as it arrives (what one network read
+    brought, or one chunk with the sdk backend), and ends it with exactly one newline.
 
     Trailing newlines are held back until more text arrives, so an answer that
     ends in blank lines still ends in exactly one.

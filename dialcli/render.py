@@ -34,7 +34,7 @@ def _name(value: Any) -> str:
     return one_line(value) if isinstance(value, str) and value else "?"
 
 
-def when(timestamp: str) -> str:
+def short_time(timestamp: str) -> str:
     """2026-11-25T19:40:01.123Z -> 2026-11-25 19:40 (UTC, as stored)."""
     return timestamp[:16].replace("T", " ")
 
@@ -44,7 +44,8 @@ def transcript(conv: Conversation, last: int | None = None) -> str:
     head = [
         f"# {conv.title or '(untitled)'}",
         f"id: {conv.id}",
-        f"model: {conv.model}   created: {when(conv.created)}   updated: {when(conv.updated)}",
+        f"model: {conv.model}   created: {short_time(conv.created)}"
+        f"   updated: {short_time(conv.updated)}",
     ]
     messages = conv.messages
     if last is not None:

@@ -8,8 +8,6 @@ from dialcli.backends.base import Delta, merge_custom_content
 from dialcli.render import stage_mark
 from dialcli.sanitize import for_terminal, one_line
 
-MODES = ("none", "names", "full")
-
 
 class StageReporter:
     """Prints each stage's name when it opens, its mark when it closes; content in full mode."""

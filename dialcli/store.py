@@ -14,7 +14,6 @@ modify and write, never across an HTTP request.
 
 from __future__ import annotations
 
-import builtins  # Store.list shadows the builtin inside the class
 import fcntl
 import os
 import re
@@ -93,7 +92,7 @@ class Store:
             self._problems[path] = str(err)
             raise StorageError(f"could not read conversation: {err} ({path})") from None
 
-    def list(self, limit: int | None = None) -> list[Summary]:
+    def summaries(self, limit: int | None = None) -> list[Summary]:
         """Summaries newest first (by ``updated``); unreadable files go to ``problems``."""
         summaries, problems = listing(self._dir, None if limit is None else max(limit, 0))
         for problem in problems:
@@ -102,7 +101,7 @@ class Store:
 
     def latest(self) -> str | None:
         """The id of the most recently updated conversation, if any."""
-        newest = self.list(limit=1)
+        newest = self.summaries(limit=1)
         return newest[0].id if newest else None
 
     def resolve(self, ref: str) -> str:
@@ -125,13 +124,13 @@ class Store:
             return names[0]
         if not names:
             raise NotFoundError(f"no saved conversation matches '{ref}'")
-        titles = {s.id: s.title for s in self.list()}
+        titles = {s.id: s.title for s in self.summaries()}
         width = _distinct_width(names)
         shown = ", ".join(f"{n[:width]} ({titles.get(n, '?')})" for n in sorted(names)[:10])
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
-    def search(self, text: str, limit: int | None = None) -> builtins.list[Hit]:
+    def search(self, text: str, limit: int | None = None) -> list[Hit]:
         """Conversations whose system prompt or messages contain ``text`` (any case).
 
         Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
@@ -141,7 +140,7 @@ class Store:
             raise UsageError("search text must not be empty")
         pattern, maybe = _matcher(text)
         hits: list[Hit] = []
-        for summary in self.list():
+        for summary in self.summaries():
             if limit is not None and len(hits) >= limit:
                 break
             path = self._dir / f"{summary.id}.json"
@@ -171,7 +170,7 @@ class Store:
                 raise StorageError(f"could not save conversation: it already exists ({path})")
             self._write(path, conv)
 
-    def save(self, conv: Conversation, *, expected: builtins.list[Message]) -> None:
+    def save(self, conv: Conversation, *, expected: list[Message]) -> None:
         """Rewrite the whole conversation (e.g. adopting DIAL's copy), bumping ``updated``.
 
         ``expected`` is what the caller read: under the lock the file must still hold
@@ -189,7 +188,7 @@ class Store:
     def append(
         self,
         conv_id: str,
-        messages: builtins.list[Message],
+        messages: list[Message],
         *,
         model: str | None = None,
         system: str | None = _UNSET,
@@ -206,8 +205,8 @@ class Store:
     def replace_last(
         self,
         conv_id: str,
-        old: builtins.list[Message],
-        new: builtins.list[Message],
+        old: list[Message],
+        new: list[Message],
         *,
         model: str | None = None,
         system: str | None = _UNSET,
@@ -260,7 +259,7 @@ class Store:
             raise NotFoundError(f"no saved conversation matches '{conv_id}'")
         return self._dir / f"{conv_id}.json"
 
-    def _names(self) -> builtins.list[str]:
+    def _names(self) -> list[str]:
         try:
             with os.scandir(self._dir) as it:
                 names = [e.name for e in it if e.name.endswith(".json")]

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, merge_custom_content
-from dialcli.errors import DialError, UsageError
-from dialcli.output import AnswerWriter, PipeClosed
+from dialcli.errors import AnswerInterrupted, DialError, PipeClosed, Terminated, UsageError
+from dialcli.output import AnswerWriter
 
 if TYPE_CHECKING:
     from dialcli.config import Settings
@@ -24,20 +24,7 @@ if TYPE_CHECKING:
 
 # What stops an answer early on the user's side: Ctrl-C, SIGTERM, or the reader of
 # stdout going away. What arrived is kept (marked interrupted) in each case.
-STOPS = (KeyboardInterrupt, PipeClosed)
-
-
-class AnswerInterrupted(Exception):
-    """Ctrl-C or SIGTERM arrived while the answer streamed; ``partial`` holds what came."""
-
-    def __init__(self, partial: Reply, cause: BaseException) -> None:
-        super().__init__("interrupted")
-        self.partial = partial
-        self.cause = cause
-
-
-class Terminated(BaseException):
-    """Raised from the SIGTERM handler so cleanup runs as for Ctrl-C (exit 143)."""
+STOPS = (KeyboardInterrupt, PipeClosed, Terminated)
 
 
 @dataclass(frozen=True)
@@ -207,7 +194,7 @@ def _completed(backend: Backend, request: ChatRequest, writer: AnswerWriter | No
     reply = Reply(model=request.model)
     try:
         reply = backend.complete(request)
-    except (*STOPS, Terminated) as err:
+    except STOPS as err:
         raise AnswerInterrupted(reply, err) from None
     if writer is not None:
         try:
@@ -244,7 +231,7 @@ def _streamed(
                 reply.response_id = delta.response_id
             if on_delta is not None:
                 on_delta(delta)
-    except (*STOPS, Terminated) as err:
+    except STOPS as err:
         reply.content = "".join(parts)
         reply.custom_content = custom or None
         raise AnswerInterrupted(reply, err) from None

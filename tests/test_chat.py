@@ -50,7 +50,7 @@ def received(line: str) -> dict:
 
 def stored(home: Path) -> list:
     store = Store(home)
-    return [store.load(s.id) for s in store.list()]
+    return [store.load(s.id) for s in store.summaries()]
 
 
 def home() -> Path:

@@ -78,7 +78,7 @@ def test_whole_terminal_session_then_continue_with_context(dial_env, backend_nam
     assert finish(child) == 0
 
     home = Path(dial_env["DIAL_HOME"])
-    (summary,) = Store(home).list()
+    (summary,) = Store(home).summaries()
     conversation = Store(home).load(summary.id)
     assert conversation.system == "You are a test."
     assert [(m.content, m.interrupted) for m in conversation.messages[-2:]] == [

@@ -42,9 +42,10 @@ def test_dial_home_sets_the_data_directory(tmp_path):
 @pytest.mark.parametrize(
     "url", ["localhost:8080", "ftp://host", "http://", "http://host:notaport", "not a url"]
 )
-def test_malformed_url_is_a_usage_error(tmp_path, url):
+def test_malformed_url_is_a_usage_error_once_a_request_is_due(tmp_path, url):
+    settings = resolve_settings({}, env_with(tmp_path, DIAL_URL=url, DIAL_API_KEY="k"))
     with pytest.raises(UsageError, match="invalid DIAL URL"):
-        resolve_settings({}, env_with(tmp_path, DIAL_URL=url))
+        settings.for_requests()
 
 
 def test_invalid_toml_names_the_file(tmp_path):
@@ -59,9 +60,31 @@ def test_unreadable_config_is_its_own_error(tmp_path):
         resolve_settings({}, env_with(tmp_path))
 
 
-def test_unknown_backend_is_a_usage_error(tmp_path):
+def test_unknown_backend_is_a_usage_error_once_a_request_is_due(tmp_path):
+    settings = resolve_settings({}, env_with(tmp_path, DIAL_BACKEND="grpc", DIAL_API_KEY="k"))
     with pytest.raises(UsageError, match="unknown backend 'grpc'"):
-        resolve_settings({}, env_with(tmp_path, DIAL_BACKEND="grpc"))
+        settings.for_requests()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"DIAL_URL": "notaurl"}, {"DIAL_BACKEND": "grpc"}],
+    ids=["bad-url", "bad-backend"],
+)
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [(["history", "path"], "home"), (["history", "list"], ""), (["--show-completion"], "dial")],
+    ids=["history-path", "history-list", "show-completion"],
+)
+def test_local_commands_never_fail_over_url_or_backend(monkeypatch, tmp_path, env, args, shown):
+    monkeypatch.setenv("DIAL_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("DIAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run_dial(args)
+    assert (result.code, result.stderr) == (0, "")
+    assert shown in result.stdout
 
 
 def test_bad_url_from_the_command_line_exits_2_with_one_line(monkeypatch, tmp_path):

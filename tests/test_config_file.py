@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from cli_harness import run_dial
 
-from dialcli import config
-from dialcli.config import config_file_warnings, resolve_settings
+from dialcli.config import config_file_warnings, read_config_file, resolve_settings
 from dialcli.errors import UsageError
 
 
@@ -17,7 +16,6 @@ from dialcli.errors import UsageError
 def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "config.toml"
     monkeypatch.setenv("DIAL_CONFIG", str(path))
-    monkeypatch.setattr(config, "_command_keys", {})  # each test runs its command afresh
     return path
 
 
@@ -93,7 +91,7 @@ def test_missing_key_mentions_api_key_command(config_file, monkeypatch):
 
 def test_unknown_keys_are_named_in_one_warning_each(config_file):
     write(config_file, 'modle = "gpt-4o"\n[timeouts]\nconect = 3\nread = 5\n')
-    assert config_file_warnings(config_file) == [
+    assert config_file_warnings(read_config_file(config_file)) == [
         f"unknown key 'modle' in {config_file}",
         f"unknown key 'timeouts.conect' in {config_file}",
     ]
@@ -106,20 +104,20 @@ def test_every_documented_key_is_known(config_file):
         'backend = "raw"\napi_version = "v"\nretries = 1\nsystem = "s"\nmarkdown = true\n'
         'home = "/tmp/h"\n[timeouts]\nconnect = 1\nread = 2\n[aliases]\nfast = "m"\n',
     )
-    assert config_file_warnings(config_file) == []
+    assert config_file_warnings(read_config_file(config_file)) == []
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
 def test_a_key_in_a_file_others_can_read_earns_a_warning(config_file, mode):
     write(config_file, 'api_key = "k"\n', mode)
-    assert config_file_warnings(config_file) == [
+    assert config_file_warnings(read_config_file(config_file)) == [
         f"{config_file} is readable by others and holds an API key; chmod 600 {config_file}"
     ]
 
 
 def test_a_readable_file_without_a_key_is_fine(config_file):
     write(config_file, 'model = "gpt-4o"\n', 0o644)
-    assert config_file_warnings(config_file) == []
+    assert config_file_warnings(read_config_file(config_file)) == []
 
 
 def test_warnings_go_to_stderr_once_and_the_command_still_runs(config_file, tmp_path):
@@ -136,7 +134,7 @@ def test_warnings_go_to_stderr_once_and_the_command_still_runs(config_file, tmp_
 
 def test_an_unparsable_file_is_left_to_the_command_to_report(config_file):
     write(config_file, "url = [unclosed\n")
-    assert config_file_warnings(config_file) == []
+    assert config_file_warnings(read_config_file(config_file)) == []
     result = run_dial(["history", "list"])
     assert result.code == 2
     assert result.stderr.startswith("dial: invalid config file")

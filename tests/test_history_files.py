@@ -280,7 +280,7 @@ def test_our_own_dialchat_export_imported_back_is_recognised(tmp_path):
     code, out, _ = dial("history", "import", write(tmp_path, export("--all")))
     assert code == 0
     assert out.startswith(f"skipped   {conv.id}  history[0]")
-    assert len(Store(home()).list()) == 1
+    assert len(Store(home()).summaries()) == 1
 
 
 def test_importing_twice_does_not_duplicate_and_never_overwrites(tmp_path):
@@ -292,7 +292,7 @@ def test_importing_twice_does_not_duplicate_and_never_overwrites(tmp_path):
     assert code == 0
     assert out == f"skipped   {conv_id}  history[0] 'Quarterly report': already imported\n"
     assert err == "Imported 0, skipped 1 already imported.\n"
-    assert len(Store(home()).list()) == 1
+    assert len(Store(home()).summaries()) == 1
     assert Store(home()).load(conv_id).messages[-1].content == "a local edit"
 
 
@@ -313,7 +313,7 @@ def test_strict_imports_nothing_when_an_entry_is_malformed(tmp_path):
     code, out, err = dial("history", "import", path, "--strict")
     assert code == 2 and out == ""
     assert "history[1] 'Quarterly report': messages is not a list" in err
-    assert Store(home()).list() == []
+    assert Store(home()).summaries() == []
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import sys
 from dialcli.store import Store
 def broken(self, limit=None):
     raise ZeroDivisionError("planted bug")
-Store.list = broken
+Store.summaries = broken
 from dialcli.__main__ import main
 sys.exit(main(["history", "list"]))
 """
@@ -32,7 +32,7 @@ def planted_bug(monkeypatch):
     def broken(self, limit=None):
         raise ZeroDivisionError("planted bug")
 
-    monkeypatch.setattr(Store, "list", broken)
+    monkeypatch.setattr(Store, "summaries", broken)
 
 
 def test_an_internal_error_exits_70_under_the_suite(planted_bug):

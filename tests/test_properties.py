@@ -255,7 +255,7 @@ def test_any_bytes_in_a_conversation_file_are_reported_not_fatal_never_rewritten
         store.create(good)
         bad = store.path / f"{BAD_ID}.json"
         bad.write_bytes(data)
-        listed_ids = [s.id for s in store.list()]
+        listed_ids = [s.id for s in store.summaries()]
         assert GOOD_ID in listed_ids
         assert [h.summary.id for h in store.search("hello")][-1:] == [GOOD_ID]
         assert store.resolve(GOOD_ID[:8]) == GOOD_ID

@@ -85,7 +85,7 @@ def test_writes_leave_no_temp_files(store: Store) -> None:
     store.create(conv)
     conv = store.append(conv.id, [Message(Role.USER, "x"), Message(Role.ASSISTANT, "y")])
     store.replace_last(conv.id, conv.messages[-2:], conv.messages[-2:])
-    store.list()
+    store.summaries()
     assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
 
@@ -135,7 +135,7 @@ def test_delete_removes_file_and_lock(store: Store) -> None:
     conv = make_conv()
     store.create(conv)
     store.delete(conv.id)
-    assert store.list() == []
+    assert store.summaries() == []
     assert not (store.path / ".locks" / f"{conv.id}.lock").exists()
     with pytest.raises(NotFoundError):
         store.delete(conv.id)
@@ -196,13 +196,13 @@ def test_last_with_no_conversations_is_not_found(store: Store) -> None:
 
 
 def test_missing_directory_lists_nothing(store: Store) -> None:
-    assert store.list() == [] and store.search("x") == [] and store.problems == []
+    assert store.summaries() == [] and store.search("x") == [] and store.problems == []
 
 
 def test_list_is_newest_first_and_limited(three: Store) -> None:
-    summaries = three.list()
+    summaries = three.summaries()
     assert [s.id[:8] for s in summaries] == ["abcd2222", "ef001111", "abcd1111"]
-    assert [s.id[:8] for s in three.list(limit=2)] == ["abcd2222", "ef001111"]
+    assert [s.id[:8] for s in three.summaries(limit=2)] == ["abcd2222", "ef001111"]
     top = summaries[0]
     assert (top.model, top.messages, top.title) == ("gpt-4o", 2, "What is DIAL?")
 
@@ -267,7 +267,7 @@ def test_corrupt_file_is_skipped_reported_and_not_rewritten(store: Store, kind: 
     bad.write_bytes(content)
     before = bad.stat()
     for _ in range(2):  # second time from the index
-        assert [s.id for s in store.list()] == [good.id]
+        assert [s.id for s in store.summaries()] == [good.id]
     assert store.search("dial")[0].summary.id == good.id
     assert [p.path for p in store.problems] == [bad]
     assert store.problems[0].reason
@@ -283,8 +283,8 @@ def test_corrupt_file_is_skipped_reported_and_not_rewritten(store: Store, kind: 
 def test_each_problem_is_reported_once(store: Store) -> None:
     store.path.mkdir(parents=True)
     (store.path / "deadbeef-0000-4000-8000-000000000000.json").write_bytes(b"{")
-    store.list()
-    store.list()
+    store.summaries()
+    store.summaries()
     store.search("x")
     assert len(store.problems) == 1
 
@@ -292,56 +292,56 @@ def test_each_problem_is_reported_once(store: Store) -> None:
 def test_temp_files_are_not_listed(store: Store) -> None:
     store.create(make_conv())
     (store.path / ".tmp-abc.json").write_bytes(b"{half")
-    assert len(store.list()) == 1 and store.problems == []
+    assert len(store.summaries()) == 1 and store.problems == []
 
 
 # -- the index -------------------------------------------------------------------------
 
 
 def test_index_is_rebuilt_when_deleted_or_corrupt(three: Store) -> None:
-    expected = three.list()
+    expected = three.summaries()
     index = three.path / INDEX_NAME
     assert index.exists()
     index.unlink()
-    assert three.list() == expected and index.exists()
+    assert three.summaries() == expected and index.exists()
     for junk in (b"garbage", b"[]", b'{"version": 1, "files": {"x.json": 5}}'):
         index.write_bytes(junk)
-        assert three.list() == expected
+        assert three.summaries() == expected
 
 
 def test_index_with_wrong_types_is_rebuilt(three: Store) -> None:
-    expected = three.list()
+    expected = three.summaries()
     index = three.path / INDEX_NAME
     doc = orjson.loads(index.read_bytes())
     for entry in doc["files"].values():
         entry[6] = 12345  # updated: not a string, sorting would break
         entry[8] = "many"
     index.write_bytes(orjson.dumps(doc))
-    assert three.list() == expected
+    assert three.summaries() == expected
 
 
 def test_index_notices_a_file_edited_behind_its_back(three: Store) -> None:
-    three.list()
+    three.summaries()
     path = three.path / "ef001111-0000-4000-8000-000000000000.json"
     doc = orjson.loads(path.read_bytes())
     doc["title"] = "Edited by hand"
     doc["updated"] = "2030-01-01T00:00:00.000Z"
     path.write_bytes(orjson.dumps(doc))  # in place: same inode
-    top = three.list()[0]
+    top = three.summaries()[0]
     assert (top.id[:8], top.title) == ("ef001111", "Edited by hand")
 
 
 def test_index_notices_files_added_and_removed_by_others(three: Store) -> None:
-    three.list()
+    three.summaries()
     (three.path / "abcd1111-0000-4000-8000-000000000000.json").unlink()
     other = with_id("99990000-0000-4000-8000-000000000000", "2025-01-01T00:00:00.000Z")
     (three.path / f"{other.id}.json").write_bytes(orjson.dumps(other.to_dict()))
-    assert [s.id[:8] for s in three.list()] == ["99990000", "abcd2222", "ef001111"]
+    assert [s.id[:8] for s in three.summaries()] == ["99990000", "abcd2222", "ef001111"]
 
 
 def test_unwritable_index_still_lists(three: Store, monkeypatch) -> None:
     monkeypatch.setattr("dialcli.store_index.tempfile.mkstemp", _raise_erofs)
-    assert len(three.list()) == 3
+    assert len(three.summaries()) == 3
     assert not (three.path / INDEX_NAME).exists()
 
 
@@ -359,7 +359,7 @@ def test_conversations_path_being_a_file_is_a_storage_error(tmp_path: Path) -> N
     store = Store(home)
     with pytest.raises(StorageError, match=r"could not save conversation: .*home/conversations"):
         store.create(make_conv())
-    assert store.list() == []
+    assert store.summaries() == []
     assert (home / "conversations").read_text() == "not a directory"
 
 
@@ -403,7 +403,7 @@ def test_a_rebuild_shared_among_worker_processes_lists_what_one_process_does(tmp
         store.create(make_conv(f"question {i}"))
     bad = store.path / "0badc0de-0000-4000-8000-000000000000.json"
     bad.write_bytes(b"{truncated")
-    serial = [s.id for s in Store(tmp_path).list()]
+    serial = [s.id for s in Store(tmp_path).summaries()]
     (store.path / INDEX_NAME).unlink()
     monkeypatch.setattr(store_index, "PARALLEL_MIN_FILES", 2)
     monkeypatch.setattr(store_index.os, "cpu_count", lambda: 2)
@@ -415,7 +415,7 @@ def test_a_rebuild_shared_among_worker_processes_lists_what_one_process_does(tmp
         multiprocessing, "get_context", lambda m: contexts.append(m) or real_get_context(m)
     )
     parallel_store = Store(tmp_path)
-    assert [s.id for s in parallel_store.list()] == serial
+    assert [s.id for s in parallel_store.summaries()] == serial
     assert contexts == ["fork"], "the rebuild did not use worker processes"
     assert [p.path for p in parallel_store.problems] == [bad]
     assert bad.read_bytes() == b"{truncated"

@@ -101,7 +101,7 @@ def test_killed_writer_leaves_old_or_new_file_never_half(tmp_path: Path) -> None
         assert store.load(conv_id).id == conv_id
     assert len(seen) == 2  # the kills did land at different points of the loop
     # A SIGKILL leaves its temp file behind; listing ignores it (and sweeps it when old).
-    assert [s.id for s in store.list()] == [conv_id] and store.problems == []
+    assert [s.id for s in store.summaries()] == [conv_id] and store.problems == []
 
 
 def append_or_not_found(home: str, conv_id: str, barrier) -> None:
@@ -132,5 +132,5 @@ def test_delete_racing_appends_wins_cleanly(tmp_path: Path) -> None:
         for p in procs:
             p.join(timeout=30)
         assert [p.exitcode for p in procs] == [0] * 9
-        assert store.list() == []
+        assert store.summaries() == []
     assert os.listdir(store.path / ".locks") == []

@@ -11,18 +11,17 @@ if TYPE_CHECKING:
     from dialcli.config import Settings
     from dialcli.output import IOStreams
 
-BACKENDS = ("raw", "sdk")
-
 
 def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
     from dialcli.debuglog import NO_LOG, DebugLog, add_secret, add_url_secrets
 
     add_url_secrets(settings.url)
-    # The credential is needed now: a key or token from a command is fetched here, once,
-    # and then redacted from the -v log and from error lines like any other.
+    # URL and backend are checked, and the credential is needed, only now: a key or
+    # token from a command is fetched here, once, and then redacted from the -v log
+    # and from error lines like any other.
     both = settings.has_both_credentials
-    settings = settings.with_key()
+    settings = settings.for_requests()
     for secret in settings.secrets():
         add_secret(secret)
     log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
@@ -35,16 +34,10 @@ def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
         from dialcli.backends.raw import RawBackend
 
         return RawBackend(settings, log)
-    if settings.backend == "sdk":
-        try:
-            from dialcli.backends.sdk import SdkBackend
-        except ModuleNotFoundError as err:
-            if err.name and err.name.startswith("dialcli"):
-                raise UsageError(
-                    "the sdk backend is not available yet; use --backend raw"
-                ) from None
-            raise UsageError(
-                f"the sdk backend needs {err.name}: pip install aidial-client"
-            ) from None
-        return SdkBackend(settings, log)
-    raise UsageError(f"unknown backend {settings.backend!r}; choose 'raw' or 'sdk'")
+    try:  # "sdk", the only other name for_requests() lets through
+        from dialcli.backends.sdk import SdkBackend
+    except ModuleNotFoundError as err:
+        if err.name and err.name.startswith("dialcli"):
+            raise UsageError("the sdk backend is not available yet; use --backend raw") from None
+        raise UsageError(f"the sdk backend needs {err.name}: pip install aidial-client") from None
+    return SdkBackend(settings, log)

@@ -124,7 +124,7 @@ def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
                     chunk = loads(item)
                 except orjson.JSONDecodeError:
                     chunk = None
-            text = _plain_text(chunk) if type(chunk) is dict else None
+            text = _text_only(chunk) if type(chunk) is dict else None
             if text is not None:  # the common case, read without building a Delta
                 if text:
                     texts.append(text)
@@ -151,7 +151,7 @@ def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
         raise IncompleteAnswerError("the stream ended before the answer was finished")
 
 
-def _plain_text(chunk: dict[str, Any]) -> str | None:
+def _text_only(chunk: dict[str, Any]) -> str | None:
     """The text of a chunk that carries only text (or nothing), else None.
 
     Whatever else a chunk may carry (finish reason, usage, custom content, an error)

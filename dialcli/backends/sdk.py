@@ -226,7 +226,7 @@ class SdkBackend(Backend):
                 raise (ours or self._error(err, model, started=True)) from None
             if watch is not None:
                 watch.consumed()
-            data = _plain(chunk)
+            data = _as_sent(chunk)
             if log.enabled:
                 log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
             yield [data]
@@ -244,7 +244,7 @@ class SdkBackend(Backend):
                 raise not_json_error(self._response)
             return completion
 
-        return _plain(self._with_retries(attempt, request.model))
+        return _as_sent(self._with_retries(attempt, request.model))
 
     def _get_json(self, path: str, *, model: str | None = None) -> Any:
         """GET through the library's own HTTP client; the JSON as the server wrote it.
@@ -350,7 +350,7 @@ def _is_event_stream(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/event-stream")
 
 
-def _plain(model: Any) -> dict[str, Any]:
+def _as_sent(model: Any) -> dict[str, Any]:
     """A library chunk or completion as the dict the server sent, near enough.
 
     ``exclude_none`` drops the many fields openai's types add as null; but inside

@@ -160,14 +160,8 @@ class ChatLoop:
         self._exchange(self.session.last_question(), replace=True)
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
-        from dialcli.turn import (
-            AnswerInterrupted,
-            Terminated,
-            attachments_out,
-            exchange,
-            report_finish,
-            stage_reporter,
-        )
+        from dialcli.errors import AnswerInterrupted
+        from dialcli.turn import attachments_out, exchange, report_finish, stage_reporter
 
         writer, spinner = self._start_answer()
         turn = self.config.turn
@@ -184,7 +178,7 @@ class ChatLoop:
                 end_always=self.interactive,  # the label's line always needs ending
             )
         except AnswerInterrupted as stop:
-            if not self.interactive or isinstance(stop.cause, Terminated):
+            if not self.interactive or stop.ends_the_program:
                 raise
             self.notice("[interrupted]")
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -24,7 +23,7 @@ def _epilog() -> str:
 
 HELP = """A scriptable command suite for EPAM's AI DIAL API.
 
-Answers stream to stdout token by token, prompts come from arguments or pipes, and
+Answers stream to stdout as they arrive, prompts come from arguments or pipes, and
 conversations are saved as JSON files. Run 'dial COMMAND --help' for a command's
 options and examples.
 
@@ -126,9 +125,12 @@ def root(
         return
     if no_color:
         io.no_color = True
-    from dialcli.config import config_file_warnings, config_path_from
+    from dialcli.cli.options import CONFIG_META
+    from dialcli.config import config_file_warnings, read_config
 
-    for warning in config_file_warnings(config_path_from(os.environ)):
+    # Read once here; each command resolves its settings from this copy.
+    config = ctx.meta[CONFIG_META] = read_config()
+    for warning in config_file_warnings(config):
         io.err(f"dial: warning: {warning}")
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.output import IOStreams
 from dialcli.turn import TurnOptions
@@ -76,7 +76,7 @@ def ask_command(
             "--cid",
             help="Continue the conversation with this id (or unique prefix).",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ] = None,
     no_save: Annotated[
@@ -93,7 +93,9 @@ def ask_command(
 ) -> None:
     io: IOStreams = ctx.obj
     continue_id = options.continuation(continue_last, cid, "--cid", system=system, no_save=no_save)
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     opts = AskOptions(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.errors import DialError
 from dialcli.output import IOStreams
@@ -80,7 +80,7 @@ def chat_command(
             "--resume",
             help="Resume the conversation with this id (or unique prefix).",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ] = None,
     markdown: Annotated[
@@ -106,7 +106,9 @@ def chat_command(
     resume_id = options.continuation(
         continue_last, resume, "--resume", system=system, no_save=no_save
     )
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     run_chat(

@@ -46,7 +46,7 @@ def conversation_ids(incomplete: str) -> list[tuple[str, str]]:
     from dialcli.store import Store
 
     try:
-        summaries = Store(settings.home).list()
+        summaries = Store(settings.home).summaries()
     except (DialError, OSError):
         return []
     items = [("last", "the latest conversation")]

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import history_files, history_remote, options
-from dialcli.config import Settings, resolve_settings
+from dialcli.cli import complete, history_files, history_remote, options
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
-from dialcli.render import transcript, when
+from dialcli.render import short_time, transcript
 
 if TYPE_CHECKING:
     from dialcli.store import Store
@@ -37,7 +36,7 @@ IdArg = Annotated[
     typer.Argument(
         help="Conversation id, unique prefix (4+), or 'last'.",
         metavar="ID",
-        autocompletion=options.CONVERSATION_COMPLETION,
+        autocompletion=complete.conversation_ids,
     ),
 ]
 
@@ -45,8 +44,7 @@ IdArg = Annotated[
 def _store(ctx: typer.Context) -> tuple[IOStreams, Store]:
     from dialcli.store import Store
 
-    settings: Settings = resolve_settings({})
-    return ctx.obj, Store(settings.home)
+    return ctx.obj, Store(options.settings(ctx).home)
 
 
 def _report_problems(io: IOStreams, store: Store) -> None:
@@ -77,18 +75,18 @@ def list_command(
     import orjson
 
     if remote:
-        history_remote.list_remote(ctx.obj, folder, every, bucket, as_json, limit)
+        history_remote.list_remote(ctx, folder, every, bucket, as_json, limit)
         return
     if folder is not None or every or bucket is not None:
         raise UsageError("--folder, --all and --bucket go with --remote")
     io, store = _store(ctx)
-    summaries = store.list(limit=limit)
+    summaries = store.summaries(limit=limit)
     _report_problems(io, store)
     if as_json:
         io.out(orjson.dumps([asdict(s) for s in summaries], option=orjson.OPT_INDENT_2).decode())
         io.out("\n")
         return
-    rows = [(s.id, when(s.updated), s.model, str(s.messages), s.title) for s in summaries]
+    rows = [(s.id, short_time(s.updated), s.model, str(s.messages), s.title) for s in summaries]
     if io.stdout_is_tty:
         rows = [("ID", "UPDATED (UTC)", "MODEL", "MSGS", "TITLE")] + [
             (r[0][:8], *r[1:]) for r in rows
@@ -154,7 +152,7 @@ def search_command(
     for hit in hits:
         s = hit.summary
         short = s.id[:8] if io.stdout_is_tty else s.id
-        io.out(f"{short}  {when(s.updated)}  {s.title}\n    {hit.snippet}\n")
+        io.out(f"{short}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
 
 
 @app.command("delete")
@@ -165,7 +163,7 @@ def delete_command(
         typer.Argument(
             help="Conversation ids, unique prefixes, or 'last'.",
             metavar="ID",
-            autocompletion=options.CONVERSATION_COMPLETION,
+            autocompletion=complete.conversation_ids,
         ),
     ],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
@@ -182,7 +180,7 @@ def delete_command(
     if not yes:
         if not io.stdin_is_tty:
             raise UsageError("refusing to delete without a terminal to confirm; add --yes")
-        titles = {s.id: s.title for s in store.list()}
+        titles = {s.id: s.title for s in store.summaries()}
         for conv_id in ids:
             io.err(f"  {conv_id[:8]}  {titles.get(conv_id, '')}")
         io.stderr.write(f"Delete {len(ids)} conversation(s)? [y/N] ")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import options
+from dialcli.cli import complete, options
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 
@@ -23,7 +23,7 @@ Ids = Annotated[
     typer.Argument(
         help="Conversation ids, unique prefixes, or 'last'.",
         metavar="[ID]...",
-        autocompletion=options.CONVERSATION_COMPLETION,
+        autocompletion=complete.conversation_ids,
         show_default=False,
     ),
 ]
@@ -37,7 +37,7 @@ def selected(store: Store, ids: list[str] | None, every: bool) -> list[Conversat
     if not every and not ids:
         raise UsageError("name the conversations to use (ID…), or give --all")
     if every:
-        chosen = [s.id for s in reversed(store.list())]  # oldest first, as created
+        chosen = [s.id for s in reversed(store.summaries())]  # oldest first, as created
     else:
         chosen = list(dict.fromkeys(store.resolve(ref) for ref in ids or []))
     return [store.load(conv_id) for conv_id in chosen]
@@ -80,11 +80,9 @@ def export_command(
       dial history export last --format md | less
       dial history export 3f2a --format json | jq '.conversations[0].messages'
     """
-    from dialcli.config import resolve_settings
-
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}: choose dialchat, md or json")
-    home = resolve_settings({}).home
+    home = options.settings(ctx).home
     run_export(ExportOptions(ctx.obj, home, ids, every, fmt, output))
 
 
@@ -145,9 +143,7 @@ def import_command(
       dial history import backup.json --strict
       cat export.json | dial history import -
     """
-    from dialcli.config import resolve_settings
-
-    run_import(ImportOptions(ctx.obj, resolve_settings({}).home, file, strict))
+    run_import(ImportOptions(ctx.obj, options.settings(ctx).home, file, strict))
 
 
 def _read_file(io: IOStreams, file: Path) -> object:

@@ -39,8 +39,8 @@ class RemoteOptions:
     bucket: str | None
 
 
-def _settings(backend: str | None, verbose: bool) -> Settings:
-    return options.resolve(backend, verbose, None, None)
+def _settings(ctx: typer.Context, backend: str | None, verbose: bool) -> Settings:
+    return options.settings(ctx, backend=backend, verbose=verbose)
 
 
 def _folder(folder: str | None) -> str:
@@ -119,7 +119,7 @@ def push_command(
       dial history push --all --folder terminal
       dial history push 3f2a 9bc1 | grep -v "up to date"
     """
-    opts = RemoteOptions(ctx.obj, _settings(backend, verbose), bucket)
+    opts = RemoteOptions(ctx.obj, _settings(ctx, backend, verbose), bucket)
     folder_name = _folder(folder)
     with open_remote(opts) as remote:
         for conv in selected(remote.store, ids, every):
@@ -169,7 +169,7 @@ def pull_command(
     if every and folder is not None:
         raise UsageError("give --folder or --all, not both")
     since_ms = _since(since)
-    opts = RemoteOptions(ctx.obj, _settings(backend, verbose), bucket)
+    opts = RemoteOptions(ctx.obj, _settings(ctx, backend, verbose), bucket)
     folder_name = None if every else _folder(folder)
     with open_remote(opts) as remote:
         for item in remote.listing(folder_name):
@@ -179,7 +179,7 @@ def pull_command(
 
 
 def list_remote(
-    io: IOStreams,
+    ctx: typer.Context,
     folder: str | None,
     every: bool,
     bucket: str | None,
@@ -191,9 +191,10 @@ def list_remote(
 
     from dialcli.remote.dialchat import from_ms
     from dialcli.remote.names import parse_key
-    from dialcli.render import when
+    from dialcli.render import short_time
 
-    opts = RemoteOptions(io, _settings(None, False), bucket)
+    io: IOStreams = ctx.obj
+    opts = RemoteOptions(io, _settings(ctx, None, False), bucket)
     with open_remote(opts) as remote:
         items = list(remote.listing(None if every else _folder(folder)))
         linked = {item["url"]: remote.links.by_url(item["url"]) or "" for item in items}
@@ -206,7 +207,7 @@ def list_remote(
     rows = []
     for item in items:
         model, name = parse_key(str(item.get("name") or ""))
-        updated = when(from_ms(item.get("updatedAt")) or "")
+        updated = short_time(from_ms(item.get("updatedAt")) or "")
         local = linked[item["url"]]
         rows.append(
             (

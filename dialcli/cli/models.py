@@ -58,7 +58,9 @@ def models_command(
     if ctx.invoked_subcommand is not None:
         return
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     from dialcli.backends import get_backend
 
     run_models(
@@ -132,7 +134,9 @@ def show_command(
     from dialcli.backends import get_backend
 
     io: IOStreams = ctx.obj
-    settings = options.resolve(backend, verbose, retries, timeout)
+    settings = options.settings(
+        ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
+    )
     with get_backend(settings, io) as client:
         details = client.deployment(settings.resolve_model(deployment))
         schema = None

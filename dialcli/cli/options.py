@@ -33,8 +33,6 @@ Backend = Annotated[
         autocompletion=lambda: ["raw", "sdk"],
     ),
 ]
-# For options and arguments that name a saved conversation (--cid, --resume, history).
-CONVERSATION_COMPLETION = complete.conversation_ids
 Verbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Log requests and responses to stderr (key redacted)."),
@@ -59,11 +57,6 @@ Timeout = Annotated[
         metavar="SECONDS",
     ),
 ]
-
-
-def flags(**values: object) -> dict[str, object]:
-    """Command-line values that were given (None means: not on the command line)."""
-    return {k: v for k, v in values.items() if v is not None and v is not False}
 
 
 Attach = Annotated[
@@ -97,9 +90,10 @@ Stages = Annotated[
         "--stages",
         help="Show application stages on stderr: none, names (default on a terminal), full.",
         metavar="MODE",
-        autocompletion=lambda: ["none", "names", "full"],
+        autocompletion=lambda: list(STAGE_MODES),
     ),
 ]
+STAGE_MODES = ("none", "names", "full")
 
 
 MAX_CONFIG_JSON_BYTES = 16 * 1024 * 1024  # as stdin: far above any real configuration
@@ -138,7 +132,7 @@ def stage_mode(value: str | None, io: IOStreams) -> str:
     """The --stages mode; by default names on a terminal, nothing otherwise."""
     if value is None:
         return "names" if io.stderr_is_tty else "none"
-    if value not in ("none", "names", "full"):
+    if value not in STAGE_MODES:
         raise UsageError(f"invalid --stages {value!r}: choose none, names or full")
     return value
 
@@ -176,15 +170,28 @@ MaxTokens = Annotated[
 ]
 
 
-def resolve(
-    backend: str | None, verbose: bool, retries: int | None, timeout: float | None
-) -> Settings:
-    """Settings for a command that talks to DIAL, from its shared network options."""
-    from dialcli.config import resolve_settings
+CONFIG_META = "dial.config"  # ctx.meta key: config.toml as the root command read it
 
-    return resolve_settings(
-        flags(backend=backend, verbose=verbose, retries=retries, read_timeout=timeout)
-    )
+
+def settings(
+    ctx: typer.Context,
+    *,
+    backend: str | None = None,
+    verbose: bool = False,
+    retries: int | None = None,
+    timeout: float | None = None,
+) -> Settings:
+    """This run's settings: config.toml as read once by the root command, the
+    environment, and this command's flags (the shared network options)."""
+    from dialcli.config import read_config, resolve_settings
+
+    config = ctx.meta.get(CONFIG_META)
+    if config is None:  # run without the root callback (Typer's test runner)
+        config = ctx.meta[CONFIG_META] = read_config()
+    flags = {"backend": backend, "retries": retries, "read_timeout": timeout}
+    if verbose:
+        flags["verbose"] = True
+    return resolve_settings(flags, config=config)
 
 
 def continuation(

@@ -10,7 +10,7 @@ from typing import Any
 
 from dialcli.conversation import Conversation, Message, Role
 from dialcli.remote.dialchat import text_of
-from dialcli.render import format_stages, when
+from dialcli.render import format_stages, short_time
 
 
 def to_markdown(convs: list[Conversation]) -> str:
@@ -23,7 +23,7 @@ def _one(conv: Conversation) -> str:
         "",
         f"- id: `{conv.id}`",
         f"- model: `{conv.model}`",
-        f"- created: {when(conv.created)} UTC, updated: {when(conv.updated)} UTC",
+        f"- created: {short_time(conv.created)} UTC, updated: {short_time(conv.updated)} UTC",
         "",
     ]
     if conv.system:
