@@ -135,6 +135,8 @@ class SSEDecoder:
             done = b"".join(self._pending)
         self._pending = [rest] if rest else []
         self._pending_size = len(rest)
+        if self._pending_size > self._limit:
+            raise EventTooLarge(self._too_large())
         if b"\r" in done:
             self._trailing_cr = not rest and done.endswith(b"\r")
             # Split before decoding so only CR and LF count as line ends, never U+2028.
