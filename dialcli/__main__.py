@@ -7,9 +7,9 @@ import signal
 import sys
 
 from dialcli.errors import (
-    AnswerInterrupted,
     DialError,
     PipeClosed,
+    Stopped,
     Terminated,
     UsageError,
     exit_code_for,
@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     except DialError as err:
         _report(err, streams, f"dial: {err}")
         return exit_code_for(err)
-    except (AnswerInterrupted, PipeClosed, Terminated, KeyboardInterrupt) as stop:
-        cause = stop.cause if isinstance(stop, AnswerInterrupted) else stop
+    except (Stopped, PipeClosed, Terminated, KeyboardInterrupt) as stop:
+        cause = stop.cause if isinstance(stop, Stopped) else stop
         if isinstance(cause, PipeClosed):
             if io is None:
                 _silence_stdout()
@@ -106,13 +106,13 @@ def _run(argv: list[str] | None, io: object) -> int:
     from typer.main import get_command
 
     from dialcli.cli.app import app
-    from dialcli.cli.coercion import install
+    from dialcli.cli.coercion import install, typer_is_checked
 
     install()  # keeps pydantic (Typer's value coercion) out of every run
     if os.environ.get("_DIAL_COMPLETE"):  # a Tab press (see dialcli/completions.py)
         from dialcli.completions import prepare
 
-        prepare()
+        prepare(skip_rich=typer_is_checked())
     command = get_command(app)
     args = sys.argv[1:] if argv is None else argv
     _check_utf8(args)

@@ -56,7 +56,7 @@ def detect_shell(env: dict[str, str] | None = None) -> str | None:
     if name in SHELLS:
         return name
     try:
-        import shellingham
+        import shellingham  # type: ignore[import-untyped]  # ships no type information
 
         detected, _path = shellingham.detect_shell()
     except Exception:  # detection is a guess: any failure means "cannot tell"
@@ -92,19 +92,27 @@ def _ensure_line(rc_file: Path, line: str) -> None:
     rc_file.write_text(f"{text}{separator}{line}\n", encoding="utf-8")
 
 
-def prepare() -> None:
+def prepare(*, skip_rich: bool) -> None:
     """Get Typer ready to answer a Tab press (``_DIAL_COMPLETE`` is set).
 
     Registers Typer's bash/zsh/fish classes (Typer does that only when it adds its own
     completion options, which dial replaces), and skips Typer's rich pass over each
     candidate's help text: it imports rich (~100 ms per Tab press) to strip markup
     that dial's help texts never carry (``rich_markup_mode=None``).
-    """
-    from typer import _completion_classes as classes
 
-    classes.completion_init()
-    if hasattr(classes, "_sanitize_help_text"):
-        classes._sanitize_help_text = lambda text: text
+    The skip replaces a private Typer function, so the caller asks for it only on the
+    Typer minor version it was checked against (``cli.coercion.typer_is_checked``); any
+    other gets Typer's own pass, slower but the same candidates.
+    ``tests/test_private_apis.py`` notices the difference.
+    """
+    from typer.completion import completion_init
+
+    completion_init()
+    if skip_rich:
+        from typer import _completion_classes as classes
+
+        if hasattr(classes, "_sanitize_help_text"):
+            classes._sanitize_help_text = lambda text: text
 
 
 def write_all(directory: Path) -> list[Path]:

@@ -5,11 +5,6 @@ Only ``dialcli.__main__.main`` turns these into stderr text and a number.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from dialcli.backends.base import Reply
-
 EXIT_INTERNAL = 1  # a bug of ours: one line, the traceback with DIAL_DEBUG=1
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as a shell reports it
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away
@@ -91,13 +86,12 @@ class Terminated(BaseException):
     """Raised from the SIGTERM handler so cleanup runs as for Ctrl-C (exit 143)."""
 
 
-class AnswerInterrupted(Exception):
-    """The answer stopped on the user's side (Ctrl-C, SIGTERM, a closed stdout) while it
-    arrived; ``partial`` holds what came, ``cause`` what stopped it."""
+class Stopped(Exception):
+    """Work stopped on the user's side (Ctrl-C, SIGTERM, a closed stdout) and was wound
+    up; ``cause`` says which. (``turn.AnswerInterrupted`` adds the partial answer.)"""
 
-    def __init__(self, partial: Reply, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException) -> None:
         super().__init__("interrupted")
-        self.partial = partial
         self.cause = cause
 
     @property
@@ -108,7 +102,7 @@ class AnswerInterrupted(Exception):
 
 def exit_code_for(exc: BaseException) -> int:
     """The exit code a failure or an interrupt ends ``dial`` with (the table below)."""
-    if isinstance(exc, AnswerInterrupted):
+    if isinstance(exc, Stopped):
         return exit_code_for(exc.cause)
     if isinstance(exc, DialError):
         return exc.exit_code

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, merge_custom_content
-from dialcli.errors import AnswerInterrupted, DialError, PipeClosed, Terminated, UsageError
+from dialcli.errors import DialError, PipeClosed, Stopped, Terminated, UsageError
 from dialcli.output import AnswerWriter
 
 if TYPE_CHECKING:
@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 # What stops an answer early on the user's side: Ctrl-C, SIGTERM, or the reader of
 # stdout going away. What arrived is kept (marked interrupted) in each case.
 STOPS = (KeyboardInterrupt, PipeClosed, Terminated)
+
+
+class AnswerInterrupted(Stopped):
+    """An answer stopped on the user's side while it arrived; ``partial`` holds what came."""
+
+    def __init__(self, partial: Reply, cause: BaseException) -> None:
+        super().__init__(cause)
+        self.partial = partial
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ import pytest
 from dialcli.backends.base import Reply
 from dialcli.errors import (
     EXIT_CODES,
-    AnswerInterrupted,
     AuthError,
     DialError,
     IncompleteAnswerError,
@@ -21,6 +20,7 @@ from dialcli.errors import (
     UsageError,
     exit_code_for,
 )
+from dialcli.turn import AnswerInterrupted
 
 CASES = [
     (ServerError("x"), 1),

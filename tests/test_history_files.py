@@ -141,6 +141,17 @@ def test_export_md_is_a_readable_transcript():
     assert "[stage: Search (done)]" in out
 
 
+def test_export_md_shows_when_an_answer_was_saved_if_known():
+    conv = sample(title="Timed")
+    conv.messages[1] = Message.from_dict(
+        {**conv.messages[1].to_dict(), "created": "2026-11-26T10:15:30.000Z"}
+    )
+    saved(conv)
+    code, out, _ = dial("history", "export", conv.id, "--format", "md")
+    assert code == 0
+    assert "9 prompt + 3 completion tokens, 2026-11-26 10:15 UTC)" in out
+
+
 def test_export_to_an_existing_file_refuses_and_leaves_it(tmp_path):
     saved(sample())
     target = tmp_path / "out.json"

@@ -11,6 +11,14 @@ library would otherwise decide on its own:
 - logging: httpx event hooks show what goes over the wire; chunks are logged as the
   library hands them over.
 
+One private API is used: aidial-client's ``SyncHTTPClient`` (to hand ``Dial`` our own
+httpx client, so file requests are logged and seen like the rest) and its
+``FinalRequestOptions`` (to GET listings through it). Only on the minor version it was
+checked against (``CHECKED_AIDIAL_CLIENT``, pinned in pyproject); on any other the
+backend keeps to public APIs: the library's default client for files, our httpx client
+for listings and (through openai's public ``with_options``) for chat.
+``tests/test_private_apis.py`` fails when the installed library is not the checked one.
+
 Imported only when the sdk backend is chosen: ``import aidial_client`` loads openai.
 """
 
@@ -24,11 +32,6 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 from aidial_client import Dial
-
-# SyncHTTPClient is the only way to hand Dial an httpx.Client of our own (event hooks,
-# timeouts); FinalRequestOptions is how its resources describe a request.
-from aidial_client._http_client import SyncHTTPClient
-from aidial_client._internal_types._http_request import FinalRequestOptions
 from openai import Omit
 
 from dialcli import __version__
@@ -55,6 +58,27 @@ T = TypeVar("T")
 # chunk into its own model (and refuses it: see _WatchedStream.explain for the message).
 warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
 
+CHECKED_AIDIAL_CLIENT = "0.18"  # the minor version whose private API is used below
+
+
+def _private_api() -> tuple[Any, Any] | None:
+    """aidial-client's SyncHTTPClient and FinalRequestOptions, on the checked version only."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        if version("aidial-client").split(".")[:2] != CHECKED_AIDIAL_CLIENT.split("."):
+            return None
+        # SyncHTTPClient is the only way to hand Dial an httpx.Client of our own (event
+        # hooks, timeouts); FinalRequestOptions is how its resources describe a request.
+        from aidial_client._http_client import SyncHTTPClient
+        from aidial_client._internal_types._http_request import FinalRequestOptions
+    except (ImportError, PackageNotFoundError):
+        return None
+    return SyncHTTPClient, FinalRequestOptions
+
+
+PRIVATE_API = _private_api()
+
 _USER_AGENT = f"dial/{__version__}"
 # Added by openai per request, outside its default_headers.
 _OPENAI_EXTRA_HEADERS = ("x-stainless-retry-count", "x-stainless-read-timeout")
@@ -73,19 +97,24 @@ class SdkBackend(Backend):
         self._response: httpx.Response | None = None
         self._watch: _WatchedStream | None = None  # the current event stream's bytes
         timeout = http_timeout(settings)
-        self._http = SyncHTTPClient(
-            base_url=settings.url,
-            api_key=self._key,
-            bearer_token=self._token,
-            max_retries=0,  # the library's own retries (listings); ours wrap every call
+        self._client = httpx.Client(
+            headers={"User-Agent": _USER_AGENT},
+            verify=needs_tls(settings.url),
             timeout=timeout,
-            internal_http_client=httpx.Client(
-                headers={"User-Agent": _USER_AGENT},
-                verify=needs_tls(settings.url),
-                timeout=timeout,
-                event_hooks={"request": [self._on_request], "response": [self._on_response]},
-            ),
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
+        self._http: Any = None  # the library's HTTP client, where the private API is usable
+        extra: dict[str, Any] = {}
+        if PRIVATE_API is not None:
+            sync_http_client, self._request_options = PRIVATE_API
+            self._http = extra["http_client"] = sync_http_client(
+                base_url=settings.url,
+                api_key=self._key,
+                bearer_token=self._token,
+                max_retries=0,  # the library's own retries (listings); ours wrap every call
+                timeout=timeout,
+                internal_http_client=self._client,
+            )
         self._dial = Dial(
             base_url=settings.url,
             api_key=self._key,
@@ -93,14 +122,14 @@ class SdkBackend(Backend):
             max_retries=0,
             timeout=timeout,
             api_version=settings.api_version,
-            http_client=self._http,
+            **extra,
         )
         completions = self._dial.chat.completions
         # The sync Dial builds its openai client without max_retries/timeout (aidial-client
         # 0.18), so chat calls got openai's defaults: 2 retries honouring Retry-After and
-        # a 600 s timeout. A copy with ours shares the same httpx client.
+        # a 600 s timeout. A copy with ours, on our httpx client (public openai API).
         completions.openai_client = completions.openai_client.with_options(
-            max_retries=0, timeout=timeout
+            max_retries=0, timeout=timeout, http_client=self._client
         )
         # Headers as raw sends them: our User-Agent, httpx's Accept, none of openai's telemetry
         # (X-Stainless-*, including a retry count that would be 0 on every retry of ours).
@@ -112,6 +141,7 @@ class SdkBackend(Backend):
 
     def close(self) -> None:
         self._dial.close()
+        self._client.close()
 
     # -- the wire, as far as the library lets us see it ----------------------------
 
@@ -254,16 +284,27 @@ class SdkBackend(Backend):
         as JSON.
         """
         version = self._settings.api_version
-        options = FinalRequestOptions(
-            method="GET", url=path, params={"api-version": version} if version else None
-        )
-        response = self._with_retries(
-            lambda: self._http.request(cast_to=httpx.Response, options=options), model
-        )
+        params = {"api-version": version} if version else None
+        if self._http is not None:
+            options = self._request_options(method="GET", url=path, params=params)
+            response = self._with_retries(
+                lambda: self._http.request(cast_to=httpx.Response, options=options), model
+            )
+        else:
+            response = self._with_retries(lambda: self._public_get(path, params), model)
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise not_json_error(response) from None
+
+    def _public_get(self, path: str, params: dict[str, str] | None) -> httpx.Response:
+        """A GET on our own httpx client, where the library's is out of reach."""
+        name, value = self._settings.auth_header()
+        response = self._client.get(
+            f"{self._settings.url}/{path}", params=params, headers={name: value}
+        )
+        response.raise_for_status()  # mapped like the library's own status errors
+        return response
 
     # -- DIAL file storage: through the library's own API (bucket, files) -----------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from dialcli.output import AnswerWriter, PipeClosed
 
@@ -97,7 +97,9 @@ class MarkdownWriter(TerminalWriter):
         super().__init__(stdout, before_first)
         from rich.console import Console
 
-        self._console = Console(file=_TextOut(stdout), force_terminal=True, soft_wrap=False)
+        # rich only calls write, flush and isatty on its file: _TextOut has those.
+        out = cast(IO[str], _TextOut(stdout))
+        self._console = Console(file=out, force_terminal=True, soft_wrap=False)
         self._live: Any = None
         self._text = ""
         self._done = 0  # characters of _text already printed as finished blocks

@@ -160,8 +160,13 @@ class ChatLoop:
         self._exchange(self.session.last_question(), replace=True)
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
-        from dialcli.errors import AnswerInterrupted
-        from dialcli.turn import attachments_out, exchange, report_finish, stage_reporter
+        from dialcli.turn import (
+            AnswerInterrupted,
+            attachments_out,
+            exchange,
+            report_finish,
+            stage_reporter,
+        )
 
         writer, spinner = self._start_answer()
         turn = self.config.turn

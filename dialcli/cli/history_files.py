@@ -22,7 +22,7 @@ Ids = Annotated[
     list[str] | None,
     typer.Argument(
         help="Conversation ids, unique prefixes, or 'last'.",
-        metavar="[ID]...",
+        metavar="ID",
         autocompletion=complete.conversation_ids,
         show_default=False,
     ),

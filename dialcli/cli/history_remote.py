@@ -64,13 +64,12 @@ def open_remote(opts: RemoteOptions) -> Iterator[Remote]:
     from dialcli.store import Store
 
     settings = opts.settings.with_key()
-    secrets = [settings.api_key or "", getattr(settings, "token", None) or ""]
-    log = DebugLog(opts.io.stderr, secrets) if settings.verbose else NO_LOG
+    log = DebugLog(opts.io.stderr, settings.secrets()) if settings.verbose else NO_LOG
     client = StorageClient(make_transport(settings, log), RetryPolicy(settings.retries), log)
     try:
         own = client.bucket()
         bucket = opts.bucket or own
-        if not getattr(settings, "token", None) and opts.io.stderr_is_tty:
+        if not settings.token and opts.io.stderr_is_tty:
             opts.io.err(
                 f"dial: using bucket {bucket} of this API key; DIAL Chat shows your own "
                 "bucket, which needs your bearer token (DIAL_TOKEN)"

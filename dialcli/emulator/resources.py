@@ -215,6 +215,10 @@ def add_resource_routes(
         del storage.items[(bucket, path)]
         return Response(status_code=200)
 
+    _add_metadata_route(app, storage, check)
+
+
+def _add_metadata_route(app: FastAPI, storage: ResourceStorage, check: Callable[..., None]) -> None:
     @app.get(f"/v1/metadata/{KIND}/{{bucket}}/{{path:path}}")
     async def metadata(bucket: str, path: str, request: Request) -> JSONResponse:
         check(request, bucket, path, folder_ok=True)

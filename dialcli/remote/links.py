@@ -101,7 +101,7 @@ class Links:
         """Apply this run's changes to the file as it is now."""
         if not self._changed_links and not self._changed_imports:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._locked():
             links, imports = self._read()
             for local_id, link in self._changed_links.items():

@@ -56,6 +56,10 @@ def _details(message: Message, conv: Conversation) -> str:
             f"{usage.get('prompt_tokens', '?')} prompt + "
             f"{usage.get('completion_tokens', '?')} completion tokens"
         )
+    # When the answer was saved, for files that record it (older ones do not).
+    created = message.to_dict().get("created")
+    if isinstance(created, str) and created:
+        parts.append(f"{short_time(created)} UTC")
     return ", ".join(parts)
 
 

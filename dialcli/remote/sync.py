@@ -71,7 +71,8 @@ class Remote:
         return self.folder_url(folder) + names.encode_path(names.conversation_key(model, name))
 
     def _folder_id(self, folder: str) -> str:
-        return f"conversations/{self.bucket}/{folder}"
+        # DIAL Chat's root folder id has no trailing slash: conversations/{bucket}
+        return f"conversations/{self.bucket}/{folder}".rstrip("/")
 
     # -- push ----------------------------------------------------------------------------
 

@@ -47,20 +47,22 @@ def _timeout(settings: Settings) -> httpx.Timeout:
 
 
 def auth_headers(settings: Settings) -> dict[str, str]:
-    """``Api-Key`` for a key; a bearer token (when configured) goes as Authorization."""
-    token = getattr(settings, "token", None)
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    return {"Api-Key": settings.require_key()}
+    """The one credential header: a bearer token wins over a key (Core refuses both)."""
+    name, value = settings.auth_header()
+    return {name: value}
 
 
-def _reply(response: httpx.Response, log: DebugLog) -> HttpReply:
-    from dialcli.remote.storage import HttpReply
-
+def _log_response(log: DebugLog, response: httpx.Response) -> None:
     if log.enabled:
+        response.read()  # a storage reply is small JSON; the caller reads it whole anyway
         log(f"< HTTP {response.status_code} {response.reason_phrase}", timed=True)
         log.headers("<", response.headers.multi_items())
         log(f"< {response.content.decode('utf-8', 'replace')}", timed=True)
+
+
+def _reply(response: httpx.Response) -> HttpReply:
+    from dialcli.remote.storage import HttpReply
+
     headers = {k.lower(): v for k, v in response.headers.items()}
     return HttpReply(response.status_code, headers, response.content)
 
@@ -131,7 +133,8 @@ class RawTransport:
             raise ConnectFailed(f"cannot reach DIAL at {url}: {reason(err)}") from None
         except httpx.TransportError as err:
             raise NetworkError(f"network error: {reason(err)}") from None
-        return _reply(response, self._log)
+        _log_response(self._log, response)
+        return _reply(response)
 
     def bucket(self) -> str:
         from dialcli.remote.storage import _checked
@@ -149,7 +152,7 @@ class SdkTransport:
 
         self._settings = settings
         self._log = log
-        token = getattr(settings, "token", None)
+        token = settings.token
         key = None if token else settings.require_key()
         timeout = _timeout(settings)
         self._http = SyncHTTPClient(
@@ -162,7 +165,11 @@ class SdkTransport:
                 headers={"User-Agent": _USER_AGENT},
                 verify=needs_tls(settings.url),
                 timeout=timeout,
-                event_hooks={"request": [log.request]},
+                # The library's calls (the bucket) are logged as ours are.
+                event_hooks={
+                    "request": [log.request],
+                    "response": [lambda response: _log_response(log, response)],
+                },
             ),
         )
         self._dial = Dial(
@@ -203,7 +210,7 @@ class SdkTransport:
             if status_response is None:
                 raise self._mapped(err) from None
             response = status_response
-        return _reply(response, self._log)
+        return _reply(response)
 
     def _mapped(self, err: Exception) -> Exception:
         from dialcli.backends.sdk_errors import map_error
@@ -219,7 +226,7 @@ class SdkTransport:
                 raise self._mapped(err) from None
             from dialcli.remote.storage import _checked
 
-            return _parse_bucket(_checked(_reply(response, self._log)).body)
+            return _parse_bucket(_checked(_reply(response)).body)
 
 
 def _status_response(err: BaseException) -> httpx.Response | None:
