@@ -57,6 +57,7 @@ CONFIG_KEYS = frozenset(
         "markdown",
         "aliases",
         "home",
+        "max_prompt_tokens",
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
@@ -101,6 +102,7 @@ class Settings:
     api_key_source: str = "DIAL_API_KEY"
     token_source: str = "DIAL_TOKEN"
     url_source: str = ""
+    max_prompt_tokens: int | None = None  # ask/chat: DIAL may leave out old turns to fit
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -278,6 +280,14 @@ def validate_url(url: str, where: str = "") -> str:
     return url.rstrip("/")
 
 
+def _prompt_limit(value: Any, source: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"invalid max_prompt_tokens {value!r} in {source}: a positive integer")
+    return value
+
+
 def resolve_settings(
     flags: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -344,5 +354,6 @@ def resolve_settings(
         system=pick("system", None, "system", None)[0],
         verbose=bool(flags.get("verbose")) or log,
         markdown=file.get("markdown"),
+        max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), str(config_path)),
         aliases=dict(file.get("aliases", {})),
     )

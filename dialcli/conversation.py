@@ -41,6 +41,12 @@ class Message:
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
+    # An answer's facts (issue 17): when it was saved, the model as the server named it
+    # (may differ from the deployment in ``model``), and its latency in milliseconds:
+    # {"first_byte": ..., "total": ...}.
+    created: str | None = None
+    response_model: str | None = None
+    latency_ms: dict[str, Any] | None = None
     finish_reason: str | None = None  # of an answer: stop, length, content_filter, ...
     response_id: str | None = None  # the completion's id; "responseId" as DIAL Chat names it
     refusal: str | None = None  # why the model would not answer, when it said so
@@ -82,6 +88,12 @@ class Message:
             out["interrupted"] = True
         if self.model:
             out["model"] = self.model
+        if self.created:
+            out["created"] = self.created
+        if self.response_model:
+            out["response_model"] = self.response_model
+        if self.latency_ms:
+            out["latency_ms"] = self.latency_ms
         if self.finish_reason:
             out["finish_reason"] = self.finish_reason
         if self.response_id:
@@ -99,11 +111,18 @@ class Message:
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
             model=data.get("model"),
+            created=_str_or_none(data.get("created")),
+            response_model=_str_or_none(data.get("response_model")),
+            latency_ms=data.get("latency_ms") if isinstance(data.get("latency_ms"), dict) else None,
             finish_reason=data.get("finish_reason"),
             response_id=data.get("responseId"),
             refusal=data.get("refusal"),
             extra={k: v for k, v in data.items() if k not in _MESSAGE_FIELDS},
         )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 _MESSAGE_FIELDS = frozenset(
@@ -114,6 +133,9 @@ _MESSAGE_FIELDS = frozenset(
         "custom_content",
         "interrupted",
         "model",
+        "created",
+        "response_model",
+        "latency_ms",
         "finish_reason",
         "responseId",
         "refusal",

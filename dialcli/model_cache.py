@@ -3,7 +3,11 @@
 ``<data dir>/cache/models.json`` holds the ids one DIAL URL listed::
 
     {"version": 1, "url": "https://dial.example.com", "checked": 1767000000.0,
-     "models": ["gpt-4o", "gpt-4o-mini", ...]}
+     "models": ["gpt-4o", "gpt-4o-mini", ...],
+     "pricing": {"gpt-4o": {"unit": "token", "prompt": "0.0000025", ...}}}
+
+``pricing`` holds the listing's prices (deployments without one are absent), for the
+cost that ``usage.py`` computes when it is shown; ``prices()`` refreshes them when stale.
 
 ``dial models`` rewrites it on every listing. Completion reads it and, when it is
 older than ``TTL`` seconds (or absent) and a key is at hand, asks DIAL once with a
@@ -19,11 +23,12 @@ import os
 import tempfile
 import time
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dialcli.backends.base import Backend, ModelInfo
     from dialcli.config import Settings
 
 TTL = 600.0  # ten minutes: deployments change rarely, Tab must be instant
@@ -35,6 +40,7 @@ VERSION = 1
 class Cached:
     models: list[str]
     checked: float  # time.time() of the last listing or attempt
+    pricing: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def fresh(self, now: float) -> bool:
         return 0 <= now - self.checked < TTL
@@ -57,10 +63,27 @@ def load(home: Path, url: str) -> Cached | None:
     models, checked = doc.get("models"), doc.get("checked")
     if not isinstance(models, list) or not isinstance(checked, int | float):
         return None
-    return Cached([m for m in models if isinstance(m, str)], float(checked))
+    pricing = doc.get("pricing")
+    prices = (
+        {k: v for k, v in pricing.items() if isinstance(v, dict)}
+        if isinstance(pricing, dict)
+        else {}
+    )
+    return Cached([m for m in models if isinstance(m, str)], float(checked), prices)
 
 
-def save(home: Path, url: str, models: list[str], checked: float | None = None) -> None:
+def pricing_of(models: list[ModelInfo]) -> dict[str, dict[str, Any]]:
+    """The ``pricing`` objects of a listing, by deployment id."""
+    return {m.id: m.raw["pricing"] for m in models if isinstance(m.raw.get("pricing"), dict)}
+
+
+def save(
+    home: Path,
+    url: str,
+    models: list[str],
+    checked: float | None = None,
+    pricing: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Replace the cache (best effort: a read-only data directory just means no cache)."""
     import orjson
 
@@ -72,6 +95,7 @@ def save(home: Path, url: str, models: list[str], checked: float | None = None) 
         "url": url,
         "checked": time.time() if checked is None else checked,
         "models": models,
+        "pricing": pricing or {},
     }
     tmp: str | None = None
     try:
@@ -99,17 +123,56 @@ def models_for_completion(settings: Settings, now: float | None = None) -> list[
     # which a Tab press must never trigger.
     if not (settings.api_key or settings.token):
         return cached.models if cached is not None else []
+    return _refresh(settings, cached, now).models
+
+
+def prices(settings: Settings, now: float | None = None) -> dict[str, dict[str, Any]]:
+    """The listing's ``pricing`` by deployment id: cached, refreshed when stale.
+
+    Refreshing needs a key at hand (never api_key_command's prompt for a local command
+    such as ``history stats``); without one, or when DIAL cannot be reached, the stale
+    prices serve, and none at all means no cost is shown.
+    """
+    now = time.time() if now is None else now
+    cached = load(settings.home, settings.url)
+    if cached is not None and cached.fresh(now):
+        return cached.pricing
+    if not (settings.api_key or settings.token):
+        return cached.pricing if cached is not None else {}
+    return _refresh(settings, cached, now).pricing
+
+
+def prices_via(backend: Backend, settings: Settings) -> dict[str, dict[str, Any]]:
+    """The prices for an answer just received: cached, or listed again through the open
+    ``backend`` when stale (its failure leaves the stale prices, or none)."""
+    from dialcli.errors import DialError
+
+    now = time.time()
+    cached = load(settings.home, settings.url)
+    if cached is not None and cached.fresh(now):
+        return cached.pricing
+    try:
+        models = backend.list_models()
+    except DialError:
+        return cached.pricing if cached is not None else {}
+    pricing = pricing_of(models)
+    save(settings.home, settings.url, [m.id for m in models], checked=now, pricing=pricing)
+    return pricing
+
+
+def _refresh(settings: Settings, cached: Cached | None, now: float) -> Cached:
     fetched = _fetch(settings)
     if fetched is None:
-        old = cached.models if cached is not None else []
-        save(settings.home, settings.url, old, checked=now)
+        old = cached or Cached([], now)
+        save(settings.home, settings.url, old.models, checked=now, pricing=old.pricing)
         return old
-    save(settings.home, settings.url, fetched, checked=now)
-    return fetched
+    fresh = Cached([m.id for m in fetched], now, pricing_of(fetched))
+    save(settings.home, settings.url, fresh.models, checked=now, pricing=fresh.pricing)
+    return fresh
 
 
-def _fetch(settings: Settings) -> list[str] | None:
-    """The deployment ids, or None on any failure (completion never reports errors)."""
+def _fetch(settings: Settings) -> list[ModelInfo] | None:
+    """The deployments, or None on any failure (completion never reports errors)."""
     from dialcli.backends.raw import RawBackend  # httpx: only when the cache is stale
     from dialcli.errors import DialError
 
@@ -118,6 +181,6 @@ def _fetch(settings: Settings) -> list[str] | None:
     )
     try:
         with RawBackend(quick.for_requests()) as backend:
-            return [m.id for m in backend.list_models()]
+            return backend.list_models()
     except DialError:
         return None

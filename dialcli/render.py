@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dialcli.sanitize import one_line
@@ -39,27 +40,39 @@ def short_time(timestamp: str) -> str:
     return timestamp[:16].replace("T", " ")
 
 
-def transcript(conv: Conversation, last: int | None = None) -> str:
-    """A readable transcript; ``last`` keeps only the last N exchanges."""
+def transcript(
+    conv: Conversation,
+    last: int | None = None,
+    notes: Mapping[int, str] | None = None,
+    footer: str = "",
+) -> str:
+    """A readable transcript; ``last`` keeps only the last N exchanges.
+
+    ``notes`` adds a line under messages (by index: an answer's usage and cost) and
+    ``footer`` a last line (the conversation's total).
+    """
     head = [
         f"# {conv.title or '(untitled)'}",
         f"id: {conv.id}",
         f"model: {conv.model}   created: {short_time(conv.created)}"
         f"   updated: {short_time(conv.updated)}",
     ]
-    messages = conv.messages
+    start = 0
     if last is not None:
-        users = [i for i, m in enumerate(messages) if m.role == "user"]
+        users = [i for i, m in enumerate(conv.messages) if m.role == "user"]
         if len(users) > last:
-            messages = messages[users[-last] :]
+            start = users[-last]
     body: list[str] = []
     if conv.system and last is None:
         body.append(f"System: {conv.system}")
-    for message in messages:
+    for index, message in enumerate(conv.messages[start:], start):
         label = "You" if message.role == "user" else "Assistant"
         text = message.text
         if message.interrupted:
             text += " [interrupted]"
         stages = format_stages(message.custom_content)
-        body.append(f"{label}: {stages}{text}")
+        note = notes.get(index) if notes else None
+        body.append(f"{label}: {stages}{text}" + (f"\n  [{note}]" if note else ""))
+    if footer:
+        body.append(footer)
     return "\n".join(head) + "\n\n" + "\n\n".join(body) + "\n"

@@ -12,7 +12,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import ChatRequest, Reply
-from dialcli.conversation import Conversation, Message, Role
+from dialcli.conversation import Conversation, Message, Role, utc_now
 from dialcli.errors import DialError, StorageError, UsageError
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class Session:
         temperature: float | None = None,
         max_tokens: int | None = None,
         custom_fields: dict[str, Any] | None = None,
+        max_prompt_tokens: int | None = None,
         replace: bool = False,
     ) -> ChatRequest:
         """The request carrying the history plus ``question``; with ``replace``, the
@@ -75,6 +76,7 @@ class Session:
             temperature=temperature,
             max_tokens=max_tokens,
             custom_fields=custom_fields,
+            max_prompt_tokens=max_prompt_tokens,
             conversation_id=self.conversation.id,
         )
 
@@ -106,6 +108,10 @@ class Session:
             custom_content=reply.custom_content,
             interrupted=interrupted,
             model=self.conversation.model,
+            # Issue 17: what each answer used and took, kept even when interrupted.
+            created=utc_now(),
+            response_model=reply.response_model,
+            latency_ms=reply.latency_ms,
             finish_reason=reply.finish_reason,
             response_id=reply.response_id,
             refusal=reply.refusal,

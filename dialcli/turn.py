@@ -6,6 +6,7 @@ Neither ``cli/`` nor ``chat/`` repeats any of this; ``chat/`` imports it, never 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class TurnOptions:
     configuration: dict[str, Any] | None = None  # custom_fields.configuration
     stages: str = "none"  # none, names or full (see stages.py)
     save_attachments: Path | None = None
+    max_prompt_tokens: int | None = None  # DIAL may leave out old turns to fit
+    show_usage: bool = False  # -u: one usage line on stderr after each answer
 
     def custom_fields(self) -> dict[str, Any] | None:
         return {"configuration": self.configuration} if self.configuration else None
@@ -142,6 +145,7 @@ def exchange(
         temperature=opts.temperature,
         max_tokens=opts.max_tokens,
         custom_fields=opts.custom_fields(),
+        max_prompt_tokens=opts.max_prompt_tokens,
         replace=replace,
     )
     try:
@@ -192,18 +196,44 @@ def run_turn(
     A failure after text arrived says the answer is incomplete; what arrived stays
     written. Interrupts become ``AnswerInterrupted`` carrying the partial reply.
     """
+    clock = _Clock()
     if stream:
-        return _streamed(backend, request, writer, on_delta)
-    return _completed(backend, request, writer)
+        return _streamed(backend, request, writer, on_delta, clock)
+    return _completed(backend, request, writer, clock)
 
 
-def _completed(backend: Backend, request: ChatRequest, writer: AnswerWriter | None) -> Reply:
-    """``--no-stream``: one request, the answer written whole."""
+class _Clock:
+    """Latency of one answer: to its first piece (``first_byte``) and to its end."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.first: float | None = None
+
+    def mark(self) -> None:
+        if self.first is None:
+            self.first = time.monotonic()
+
+    def stamp(self, reply: Reply, request: ChatRequest) -> Reply:
+        now = time.monotonic()
+        first = self.first if self.first is not None else now
+        reply.latency_ms = {
+            "first_byte": round((first - self.start) * 1000),
+            "total": round((now - self.start) * 1000),
+        }
+        reply.sent = request.messages
+        return reply
+
+
+def _completed(
+    backend: Backend, request: ChatRequest, writer: AnswerWriter | None, clock: _Clock
+) -> Reply:
+    """``--no-stream``: one request, the answer written whole (its first byte is its last)."""
     reply = Reply(model=request.model)
     try:
         reply = backend.complete(request)
     except STOPS as err:
-        raise AnswerInterrupted(reply, err) from None
+        raise AnswerInterrupted(clock.stamp(reply, request), err) from None
+    clock.stamp(reply, request)
     if writer is not None:
         try:
             writer.write(reply.content)
@@ -217,12 +247,14 @@ def _streamed(
     request: ChatRequest,
     writer: AnswerWriter | None,
     on_delta: Callable[[Delta], None] | None,
+    clock: _Clock,
 ) -> Reply:
     reply = Reply(model=request.model)
     parts: list[str] = []
     custom: dict[str, Any] = {}
     try:
         for delta in backend.stream(request):
+            clock.mark()
             if delta.text:
                 parts.append(delta.text)
                 if writer is not None:
@@ -233,6 +265,10 @@ def _streamed(
                 reply.finish_reason = delta.finish_reason
             if delta.usage:
                 reply.usage = delta.usage
+            if delta.model:
+                reply.response_model = delta.model
+            if delta.statistics:
+                reply.statistics = {**(reply.statistics or {}), **delta.statistics}
             if delta.refusal:
                 reply.refusal = (reply.refusal or "") + delta.refusal
             if delta.response_id:
@@ -242,11 +278,11 @@ def _streamed(
     except STOPS as err:
         reply.content = "".join(parts)
         reply.custom_content = custom or None
-        raise AnswerInterrupted(reply, err) from None
+        raise AnswerInterrupted(clock.stamp(reply, request), err) from None
     except DialError as err:
         if parts:
             err.message = f"answer incomplete: {err.message}"
         raise
     reply.content = "".join(parts)
     reply.custom_content = custom or None
-    return reply
+    return clock.stamp(reply, request)

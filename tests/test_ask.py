@@ -111,6 +111,9 @@ def test_json_output_is_the_same_without_streaming(backend_name):
     streamed = json.loads(ask(backend_name, "-m", "echo", "--json", "a b c")[1])
     whole = json.loads(ask(backend_name, "-m", "echo", "--json", "--no-stream", "a b c")[1])
     assert streamed.pop("conversation_id") != whole.pop("conversation_id")
+    assert (
+        set(streamed.pop("latency_ms")) == set(whole.pop("latency_ms")) == {"first_byte", "total"}
+    )
     assert streamed.pop("responseId") != whole.pop("responseId"), "each answer has its own id"
     assert streamed == whole
 

@@ -93,3 +93,7 @@ def test_sdk_backend_works_on_public_apis_alone(
         assert backend.complete(ChatRequest(model="echo", messages=HI)).content == "hi"
         with pytest.raises(NotFoundError, match="not found"):
             backend.deployment("no-such-deployment")
+        # Issue 17's calls go the same public way: limits (GET) and tokenize (POST).
+        assert backend.deployment_limits("priced")["minuteTokenStats"]["total"] == 10_000
+        counted = backend.tokenize("priced", [{"type": "string", "value": "a b c"}])
+        assert counted == [{"status": "success", "token_count": 3}]

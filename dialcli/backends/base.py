@@ -38,6 +38,9 @@ class ChatRequest:
     temperature: float | None = None
     max_tokens: int | None = None
     custom_fields: dict[str, Any] | None = None
+    # DIAL: the deployment may leave out old messages to fit; the answer's
+    # statistics.discarded_messages names them.
+    max_prompt_tokens: int | None = None
     # Sent as X-CONVERSATION-ID, as DIAL Chat does (Core logs it with the request).
     conversation_id: str | None = None
 
@@ -54,6 +57,8 @@ class ChatRequest:
             body["max_tokens"] = self.max_tokens
         if self.custom_fields:
             body["custom_fields"] = self.custom_fields
+        if self.max_prompt_tokens is not None:
+            body["max_prompt_tokens"] = self.max_prompt_tokens
         return body
 
 
@@ -65,6 +70,8 @@ class Delta:
     custom_content: dict[str, Any] | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    model: str | None = None  # the model as the server names it (may not be the deployment)
+    statistics: dict[str, Any] | None = None  # usage_per_model, discarded_messages
     refusal: str | None = None  # OpenAI's delta.refusal: why the model would not answer
     response_id: str | None = None  # the completion's id
 
@@ -78,6 +85,11 @@ class Reply:
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
     custom_content: dict[str, Any] | None = None
+    response_model: str | None = None  # the chunk's or completion's ``model``
+    statistics: dict[str, Any] | None = None
+    latency_ms: dict[str, int] | None = None  # {"first_byte", "total"}, set by turn.py
+    # What was sent (the request's messages), for character prices and dropped turns.
+    sent: list[dict[str, Any]] | None = field(default=None, repr=False)
     refusal: str | None = None
     response_id: str | None = None  # the completion's id, saved as responseId
 
@@ -148,6 +160,10 @@ class Backend(ABC):
     @abstractmethod
     def _open_stream(self, request: ChatRequest) -> OpenStream:
         """A streaming chat completion, opened: a 2xx response with its body unread."""
+
+    @abstractmethod
+    def _send_json(self, path: str, body: Any, *, model: str | None = None) -> Any:
+        """POST the JSON ``body`` to ``{url}/{path}``; the JSON reply as the server wrote it."""
 
     @abstractmethod
     def bucket(self) -> str:
@@ -228,6 +244,23 @@ class Backend(ABC):
         if not isinstance(items, list):
             raise ServerError(f"unexpected reply from /{path}: no 'data' list")
         return [item for item in items if isinstance(item, dict)]
+
+    def deployment_limits(self, deployment_id: str) -> dict[str, Any]:
+        """``GET /v1/deployments/{id}/limits``: the key's ``LimitStats`` for it."""
+        path = f"v1/deployments/{quote(deployment_id, safe='/')}/limits"
+        data = self._get_json(path, model=deployment_id)
+        if not isinstance(data, dict):
+            raise ServerError(f"unexpected reply from /{path}: not a JSON object")
+        return data
+
+    def tokenize(self, deployment_id: str, inputs: list[dict[str, Any]]) -> list[Any]:
+        """``POST /v1/deployments/{id}/tokenize``: one output per input, as sent back."""
+        path = f"v1/deployments/{quote(deployment_id, safe='/')}/tokenize"
+        data = self._send_json(path, {"inputs": inputs}, model=deployment_id)
+        outputs = data.get("outputs") if isinstance(data, dict) else None
+        if not isinstance(outputs, list):
+            raise ServerError(f"unexpected reply from /{path}: no 'outputs' list")
+        return outputs
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -145,6 +145,9 @@ class RawBackend(Backend):
     def _get_json(self, path: str, *, model: str | None = None) -> Any:
         return self._read_json(self._open_with_retries("GET", f"/{path}", None, model))
 
+    def _send_json(self, path: str, body: Any, *, model: str | None = None) -> Any:
+        return self._read_json(self._open_with_retries("POST", f"/{path}", body, model))
+
     def _post_json(self, request: ChatRequest) -> Any:
         response = self._open_with_retries(
             "POST",

@@ -157,7 +157,7 @@ def _text_only(chunk: dict[str, Any]) -> str | None:
     Whatever else a chunk may carry (finish reason, usage, custom content, an error)
     goes through delta_from_chunk.
     """
-    if "error" in chunk or chunk.get("usage") is not None:
+    if "error" in chunk or chunk.get("usage") is not None or chunk.get("statistics") is not None:
         return None
     choices = chunk.get("choices")
     if type(choices) is not list or not choices:
@@ -197,8 +197,10 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         finish = _field(choice, "finish_reason", str, "finish_reason")
         refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
     usage = _field(chunk, "usage", dict, "usage")
-    if not (text or custom or finish or usage or refusal):
+    statistics = chunk.get("statistics")
+    if not (text or custom or finish or usage or refusal or statistics):
         return None
+    model = chunk.get("model")
     # The completion's id (DIAL Chat keeps it as the answer's responseId) rides along
     # with the chunks that are not plain text: the finish chunk always is not.
     response_id = chunk.get("id") if isinstance(chunk.get("id"), str) else None
@@ -207,6 +209,8 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         custom_content=custom,
         finish_reason=finish,
         usage=usage,
+        model=model if isinstance(model, str) and model else None,
+        statistics=statistics if isinstance(statistics, dict) else None,
         refusal=refusal,
         response_id=response_id,
     )
@@ -302,6 +306,8 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
             custom_content=checked_custom_content(
                 message.get("custom_content"), "message.custom_content"
             ),
+            response_model=data.get("model") if isinstance(data.get("model"), str) else None,
+            statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
             refusal=refusal if isinstance(refusal, str) else None,
             response_id=data.get("id") if isinstance(data.get("id"), str) else None,
         )

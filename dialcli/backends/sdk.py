@@ -205,6 +205,7 @@ class SdkBackend(Backend):
             temperature=request.temperature,
             max_tokens=request.max_tokens,
             custom_fields=request.custom_fields or None,  # type: ignore[arg-type]
+            max_prompt_tokens=request.max_prompt_tokens,  # None: not sent
             # openai puts "model" in the body; DIAL takes the deployment from the URL, and
             # raw does not send it. Omit drops the key when openai merges extra_body.
             extra_body={"model": Omit()},
@@ -283,25 +284,36 @@ class SdkBackend(Backend):
         Deployment) drop fields that raw shows: listings and deployment details are read
         as JSON.
         """
+        return self._request_json("GET", path, None, model)
+
+    def _send_json(self, path: str, body: Any, *, model: str | None = None) -> Any:
+        # aidial-client 0.18 has no API for tokenize or limits: its HTTP client it is.
+        return self._request_json("POST", path, body, model)
+
+    def _request_json(self, method: str, path: str, body: Any, model: str | None) -> Any:
         version = self._settings.api_version
         params = {"api-version": version} if version else None
         if self._http is not None:
-            options = self._request_options(method="GET", url=path, params=params)
+            options = self._request_options(method=method, url=path, params=params, json_data=body)
             response = self._with_retries(
                 lambda: self._http.request(cast_to=httpx.Response, options=options), model
             )
         else:
-            response = self._with_retries(lambda: self._public_get(path, params), model)
+            response = self._with_retries(
+                lambda: self._public_request(method, path, params, body), model
+            )
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise not_json_error(response) from None
 
-    def _public_get(self, path: str, params: dict[str, str] | None) -> httpx.Response:
-        """A GET on our own httpx client, where the library's is out of reach."""
+    def _public_request(
+        self, method: str, path: str, params: dict[str, str] | None, body: Any
+    ) -> httpx.Response:
+        """A GET (or JSON POST) on our own httpx client, where the library's is out of reach."""
         name, value = self._settings.auth_header()
-        response = self._client.get(
-            f"{self._settings.url}/{path}", params=params, headers={name: value}
+        response = self._client.request(
+            method, f"{self._settings.url}/{path}", params=params, headers={name: value}, json=body
         )
         response.raise_for_status()  # mapped like the library's own status errors
         return response

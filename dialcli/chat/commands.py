@@ -108,6 +108,11 @@ def _history(loop: ChatLoop, arg: str) -> None:
     loop.show_history()
 
 
+@command("usage", "", "tokens, cost and time of the last answer and of the conversation")
+def _usage(loop: ChatLoop, arg: str) -> None:
+    loop.show_usage()
+
+
 @command("retry", "", "ask the last question again, replacing the last answer")
 def _retry(loop: ChatLoop, arg: str) -> None:
     loop.retry()

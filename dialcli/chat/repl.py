@@ -18,8 +18,9 @@ from dialcli.chat.lineinput import LineSource, read_turn
 from dialcli.errors import DialError, UsageError
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend
+    from dialcli.backends.base import Backend, Reply
     from dialcli.chat.spinner import NoSpinner, Spinner
+    from dialcli.config import Settings
     from dialcli.conversation import Message
     from dialcli.output import AnswerWriter, IOStreams
     from dialcli.session import Session
@@ -37,6 +38,7 @@ class ChatConfig:
     resolve_model: Callable[[str], str]  # a name or alias from /model, as a deployment id
     turn: TurnOptions
     markdown: bool  # render answers as Markdown (only ever on a terminal)
+    settings: Settings | None = None  # for prices: /usage and -u
 
 
 class ChatLoop:
@@ -193,10 +195,36 @@ class ChatLoop:
         finally:
             spinner.stop()
         try:
+            self._after_answer(reply)
             attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
             report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
+
+    def _after_answer(self, reply: Reply) -> None:
+        """Dropped turns (always) and, with -u, the answer's usage line, on stderr."""
+        from dialcli.usage_report import after_answer
+
+        settings = self.config.settings
+        if settings is not None:
+            turn = self.config.turn
+            after_answer(
+                self.io,
+                settings,
+                self._get_backend(),
+                reply,
+                max_prompt_tokens=turn.max_prompt_tokens,
+                show_usage=turn.show_usage,
+            )
+
+    def show_usage(self) -> None:
+        """/usage: the last answer's usage and the conversation's total."""
+        from dialcli import model_cache
+        from dialcli.usage_report import conversation_usage
+
+        settings = self.config.settings
+        prices = model_cache.prices(settings) if settings is not None else {}
+        self.show(conversation_usage(self.session.conversation, prices))
 
     def _get_backend(self) -> Backend:
         # Built on the first question: /help and /exit never pay for it.

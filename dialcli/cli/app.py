@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, chat, history, models
+from dialcli.cli import ask, chat, history, models, tokens, usage
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -138,3 +138,5 @@ app.command("ask", help=ask.HELP)(ask.ask_command)
 app.command("chat", help=chat.HELP)(chat.chat_command)
 app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")
+app.command("usage", help=usage.HELP)(usage.usage_command)
+app.command("tokens", help=tokens.HELP)(tokens.tokens_command)

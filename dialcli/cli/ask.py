@@ -86,6 +86,8 @@ def ask_command(
     save_attachments: options.SaveAttachments = None,
     config_json: options.ConfigJson = None,
     stages: options.Stages = None,
+    max_prompt_tokens: options.MaxPromptTokens = None,
+    show_usage: options.ShowUsage = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
@@ -116,6 +118,8 @@ def ask_command(
             configuration=options.parse_config_json(config_json),
             stages=options.stage_mode(stages, io),
             save_attachments=save_attachments,
+            max_prompt_tokens=max_prompt_tokens or settings.max_prompt_tokens,
+            show_usage=show_usage,
         ),
     )
     run_ask(opts)
@@ -132,6 +136,7 @@ def run_ask(opts: AskOptions) -> None:
         report_finish,
         stage_reporter,
     )
+    from dialcli.usage_report import after_answer
 
     io = opts.io
     text = _read_prompt(io, opts.prompt)
@@ -154,20 +159,39 @@ def run_ask(opts: AskOptions) -> None:
             writer,
             on_delta=stage_reporter(io, opts.turn.stages),
         )
+        turn = opts.turn
+        after_answer(
+            io,
+            opts.settings,
+            backend,
+            reply,
+            max_prompt_tokens=turn.max_prompt_tokens,
+            show_usage=turn.show_usage,
+        )
         if writer is None:
-            _print_json(io, reply, session)
-        attachments_out(io, backend, reply, opts.turn.save_attachments)
+            _print_json(io, reply, session, backend, opts.settings)
+        attachments_out(io, backend, reply, turn.save_attachments)
     report_finish(io, reply)
 
 
-def _print_json(io: IOStreams, reply: Reply, session: Session) -> None:
+def _print_json(
+    io: IOStreams, reply: Reply, session: Session, backend: Backend, settings: Settings
+) -> None:
     import orjson
 
+    from dialcli.usage_report import cost_of
+
+    cost = cost_of(reply, backend, settings)
     document = {
         "model": reply.model,
         "content": reply.content,
         "finish_reason": reply.finish_reason,
         "usage": reply.usage,
+        # Computed now from usage and the listing's prices; null when either is missing.
+        "cost_usd": float(cost.usd) if cost is not None else None,
+        "cost_approximate": cost.approximate if cost is not None else None,
+        "latency_ms": reply.latency_ms,
+        "response_model": reply.response_model,
         "responseId": reply.response_id,
         "conversation_id": session.id if session.store is not None else None,
     }

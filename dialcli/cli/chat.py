@@ -97,6 +97,8 @@ def chat_command(
     save_attachments: options.SaveAttachments = None,
     config_json: options.ConfigJson = None,
     stages: options.Stages = None,
+    max_prompt_tokens: options.MaxPromptTokens = None,
+    show_usage: options.ShowUsage = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
     timeout: options.Timeout = None,
@@ -128,6 +130,8 @@ def chat_command(
                 configuration=options.parse_config_json(config_json),
                 stages=options.stage_mode(stages, io),
                 save_attachments=save_attachments,
+                max_prompt_tokens=max_prompt_tokens or settings.max_prompt_tokens,
+                show_usage=show_usage,
             ),
         )
     )
@@ -153,6 +157,7 @@ def run_chat(opts: ChatOptions) -> None:
             resolve_model=opts.settings.resolve_model,
             turn=opts.turn,
             markdown=_markdown(opts, interactive),
+            settings=opts.settings,
         )
         loop = ChatLoop(config, session, lines, interactive=interactive)
         loop.run()

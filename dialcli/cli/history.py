@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dialcli.cli import complete, history_files, history_remote, options
+from dialcli.cli import complete, history_files, history_remote, history_stats, options
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 from dialcli.render import short_time, transcript
@@ -22,7 +22,7 @@ app = typer.Typer(
 \b
 Examples:
   dial history list --limit 5
-  dial history show last
+  dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history push last && dial history pull
 """,
@@ -109,6 +109,9 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
 def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJson = False) -> None:
     """Print a conversation as a readable transcript, or the stored document with --json.
 
+    Each answer shows its usage, cost (at today's prices) and time; the last line is
+    the conversation's total.
+
     \b
     Examples:
       dial history show last
@@ -116,12 +119,16 @@ def show_command(ctx: typer.Context, conversation: IdArg, as_json: options.AsJso
     """
     import orjson
 
+    from dialcli import model_cache
+    from dialcli.usage_report import turn_notes
+
     io, store = _store(ctx)
     conv = store.load(store.resolve(conversation))
     if as_json:
         io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        io.out(transcript(conv))
+        notes, total = turn_notes(conv, model_cache.prices(options.settings(ctx)))
+        io.out(transcript(conv, notes=notes, footer=total))
 
 
 @app.command("search")
@@ -212,3 +219,4 @@ app.command("export")(history_files.export_command)
 app.command("import")(history_files.import_command)
 app.command("push")(history_remote.push_command)
 app.command("pull")(history_remote.pull_command)
+app.command("stats")(history_stats.stats_command)

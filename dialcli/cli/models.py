@@ -41,6 +41,7 @@ class ModelsOptions:
     make_backend: Callable[[], Backend]
     as_json: bool = False
     include_applications: bool = False
+    long: bool = False
 
 
 @app.callback()
@@ -49,6 +50,10 @@ def models_command(
     as_json: options.AsJson = False,
     include_applications: Annotated[
         bool, typer.Option("--all", help="Also list applications (/openai/applications).")
+    ] = False,
+    long: Annotated[
+        bool,
+        typer.Option("--long", "-l", help="A table with token limits and prices, also when piped."),
     ] = False,
     backend: options.Backend = None,
     retries: options.Retries = None,
@@ -70,6 +75,7 @@ def models_command(
             make_backend=lambda: get_backend(settings, io),
             as_json=as_json,
             include_applications=include_applications,
+            long=long,
         )
     )
 
@@ -82,12 +88,19 @@ def run_models(opts: ModelsOptions) -> None:
             models += [a for a in _applications(opts.io, backend) if a.id not in known]
     from dialcli import model_cache
 
-    model_cache.save(opts.settings.home, opts.settings.url, [m.id for m in models])
+    model_cache.save(
+        opts.settings.home,
+        opts.settings.url,
+        [m.id for m in models],
+        pricing=model_cache.pricing_of(models),
+    )
     io = opts.io
     if opts.as_json:
         import orjson
 
         io.out(orjson.dumps([m.raw for m in models], option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif opts.long:
+        io.out(format_long_table(models))
     elif io.stdout_is_tty:
         io.out(for_terminal(format_table(models) + format_aliases(opts.settings.aliases, models)))
     else:
@@ -169,6 +182,7 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
     rows.append(("attachment types", ", ".join(types)))
     rows += list(_of(details.get("limits"), dict).items())
     rows += [(f"pricing {key}", value) for key, value in _of(details.get("pricing"), dict).items()]
+    rows.append(("price", _price(details)))
     lines = [f"{name + ':':<24}{value}" for name, value in rows if value not in (None, "")]
     if schema is not None:
         lines.append("configuration schema:")
@@ -178,6 +192,14 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
 
 def _of(value: Any, kind: type) -> Any:
     return value if isinstance(value, kind) else kind()
+
+
+def _price(details: dict[str, Any]) -> str:
+    """The listing's ``pricing`` per 1M units, or "" (then no line) without a usable one."""
+    from dialcli.usage import Pricing, price_text
+
+    pricing = Pricing.of(details.get("pricing"))
+    return price_text(pricing) if pricing is not None else ""
 
 
 def capabilities(model: ModelInfo) -> str:
@@ -213,3 +235,37 @@ def format_table(models: list[ModelInfo]) -> str:
         for row in rows
     ]
     return "".join(line.rstrip() + "\n" for line in lines)
+
+
+def format_long_table(models: list[ModelInfo]) -> str:
+    """``--long``: each deployment's token limits and prices (per 1M units, in / out)."""
+    from dialcli.usage import Pricing, count, price_text
+
+    def tokens(model: ModelInfo, key: str) -> str:
+        limits = model.raw.get("limits")
+        value = limits.get(key) if isinstance(limits, dict) else None
+        return count(value) if isinstance(value, int) and not isinstance(value, bool) else "-"
+
+    def price(model: ModelInfo) -> str:
+        pricing = Pricing.of(model.raw.get("pricing"))
+        return price_text(pricing) if pricing is not None else "-"
+
+    rows = [("ID", "CONTEXT", "MAX PROMPT", "MAX ANSWER", "PRICE")]
+    rows += [
+        (
+            m.id,
+            tokens(m, "max_total_tokens"),
+            tokens(m, "max_prompt_tokens"),
+            tokens(m, "max_completion_tokens"),
+            price(m),
+        )
+        for m in models
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:4], widths[1:], strict=True)
+        ]
+        lines.append("  ".join([*cells, row[4]]).rstrip() + "\n")
+    return "".join(lines)

@@ -158,6 +158,19 @@ def _int32(value: int | None, name: str) -> int | None:
     return value
 
 
+MaxPromptTokens = Annotated[
+    int | None,
+    typer.Option(
+        "--max-prompt-tokens",
+        min=1,
+        help="Let DIAL leave out old turns so the prompt fits N tokens (said on stderr).",
+        metavar="N",
+    ),
+]
+ShowUsage = Annotated[
+    bool,
+    typer.Option("--usage", "-u", help="Print tokens, cost and time of each answer on stderr."),
+]
 MaxTokens = Annotated[
     int | None,
     typer.Option(

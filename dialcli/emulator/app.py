@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dialcli.emulator import apps, basic
+from dialcli.emulator import apps, basic, metering
 from dialcli.emulator.auth import CoreAuthMiddleware
 from dialcli.emulator.catalog import Entry
 from dialcli.emulator.resources import ResourceStorage, add_resource_routes
@@ -31,7 +31,9 @@ _DEPLOYMENT_ENDPOINTS = (
 LOCALIZED_NAME = {"en": "Long answers", "uk": "Довгі відповіді", "de": "Lange Antworten"}
 
 
-def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
+def deployments(
+    storage: FileStorage, meter: metering.Meter | None = None
+) -> list[tuple[Entry, ChatCompletion]]:
     """Every deployment with its listing entry, in listing order."""
     attachments = {"url_attachments": True, "attachments": True}
     table: list[tuple[Entry, ChatCompletion]] = [
@@ -98,6 +100,7 @@ def deployments(storage: FileStorage) -> list[tuple[Entry, ChatCompletion]]:
             apps.Configurable(),
         ),
     ]
+    table += metering.deployments(meter or metering.Meter())
     return table
 
 
@@ -134,12 +137,14 @@ def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
     """
     app = DIALApp(add_healthcheck=True)
     storage = FileStorage()
-    table = deployments(storage)
+    meter = metering.Meter()
+    table = deployments(storage, meter)
     known = {entry.id for entry, _ in table}
     for entry, impl in table:
         app.add_chat_completion(entry.id, impl)
     _add_listing_routes(app, [entry for entry, _ in table])
     add_storage_routes(app, storage)
+    metering.add_limits_route(app, known, meter)
     add_resource_routes(app, ResourceStorage(), caller_bucket)
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -157,6 +162,8 @@ def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
         return dial_error(exc.status_code, str(exc.detail))
 
     app.add_exception_handler(StarletteHTTPException, http_error)
+    features = {entry.id: entry.to_json()["features"] for entry, _ in table}
+    app.add_middleware(metering.FeatureRoutes, features=features)
     # The last added runs first: credentials, then the request rules that need the bucket.
     app.add_middleware(CoreRequestRules)
     app.add_middleware(CoreAuthMiddleware, api_key=api_key, token=token)

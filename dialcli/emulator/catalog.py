@@ -20,6 +20,7 @@ class Entry:
     features: dict[str, bool] = field(default_factory=dict)
     input_attachment_types: list[str] | None = None
     max_total_tokens: int = 128_000
+    pricing: dict[str, str] | None = None  # {unit, prompt, completion}: USD per unit
 
     def to_json(self, object_name: str | None = None) -> dict[str, Any]:
         """The object DIAL Core would list for this deployment.
@@ -68,6 +69,8 @@ class Entry:
                 "max_completion_tokens": self.max_total_tokens // 2,
             },
         }
+        if self.pricing is not None:
+            data["pricing"] = dict(self.pricing)
         if self.input_attachment_types is not None:
             data["input_attachment_types"] = self.input_attachment_types
             data["max_input_attachments"] = 10
