@@ -5,14 +5,18 @@ processes, cold (no index) and warm, and prints medians of ``--runs`` runs:
 
     python benchmarks/history_scale.py                 # temp folder, removed after
     python benchmarks/history_scale.py --home /tmp/h   # build once, keep, reuse
+    python benchmarks/history_scale.py --only list     # just the rows matching "list"
 
 "wall" is the whole child process (interpreter start-up included); "store" is the
-time inside it from importing dialcli.store to the result.
+time inside it from importing dialcli.store to the result. This checkout's dialcli is
+measured (PYTHONPATH), with its bytecode compiled first and PYTHONDONTWRITEBYTECODE
+dropped, as an installed package would run.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import random
 import shutil
@@ -30,6 +34,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from dialcli.conversation import Conversation, Role  # noqa: E402
+from dialcli.store_index import INDEX_NAME, update  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from environment import describe  # noqa: E402
 
 VOCABULARY = (
     "the of and to in is for that with on as are this be by from it or an can not "
@@ -77,6 +85,12 @@ def build(home: Path, count: int, messages: int, seed: int = 7) -> None:
         path.write_bytes(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2))
 
 
+def bench_env() -> dict[str, str]:
+    """This checkout's dialcli, with bytecode caching on (as an installed package has)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(REPO)}
+
+
 def dial_argv() -> list[str]:
     """The installed `dial`, or this checkout's module when it is not installed."""
     found = shutil.which("dial", path=str(Path(sys.executable).parent)) or shutil.which("dial")
@@ -85,18 +99,25 @@ def dial_argv() -> list[str]:
 
 def run_command(argv: list[str], home: Path) -> float:
     """Wall seconds of one command run with DIAL_HOME=home (output discarded)."""
-    env = {**os.environ, "DIAL_HOME": str(home), "PYTHONPATH": str(REPO)}
+    env = {**bench_env(), "DIAL_HOME": str(home)}
     started = time.perf_counter()
     subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
+def set_index(home: Path, cold: bool) -> None:
+    """Cold: no index. Warm: the index as the write path leaves it (reads never write it)."""
+    if cold:
+        (home / "conversations" / INDEX_NAME).unlink(missing_ok=True)
+    else:
+        update(home / "conversations")
+
+
 def measure_cli(label: str, args: list[str], home: Path, runs: int, cold: bool) -> float:
-    """Median wall time of the real `dial ARGS`, cold (index removed first) or warm."""
+    """Median wall time of the real `dial ARGS`, cold (no index) or warm."""
     walls = []
     for _ in range(runs):
-        if cold:
-            (home / "conversations" / ".index.json").unlink(missing_ok=True)
+        set_index(home, cold)
         walls.append(run_command([*dial_argv(), *args], home))
     median = statistics.median(walls)
     print(
@@ -119,7 +140,7 @@ sys.stderr.write(f"{{time.perf_counter() - t}} {{len(result)}}\\n")
 
 def time_store_call(call: str, home: Path) -> tuple[float, float, int]:
     """(wall, store, result count) of one fresh `python -c` running ``call``."""
-    env = {**os.environ, "DIAL_HOME": str(home), "PYTHONPATH": str(REPO)}
+    env = {**bench_env(), "DIAL_HOME": str(home)}
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", STORE_SNIPPET.format(call=call)],
@@ -133,8 +154,7 @@ def time_store_call(call: str, home: Path) -> tuple[float, float, int]:
 def measure(label: str, call: str, home: Path, runs: int, cold: bool) -> None:
     walls, inners, count = [], [], 0
     for _ in range(runs):
-        if cold:
-            (home / "conversations" / ".index.json").unlink(missing_ok=True)
+        set_index(home, cold)
         wall, inner, count = time_store_call(call, home)
         walls.append(wall)
         inners.append(inner)
@@ -150,7 +170,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="", help="run only the rows whose label has this")
     args = parser.parse_args()
+    compileall.compile_dir(REPO / "dialcli", quiet=1)
     home = args.home or Path(tempfile.mkdtemp(prefix="dial-bench-"))
     try:
         conv_dir = home / "conversations"
@@ -160,7 +182,8 @@ def main() -> None:
             print(f"built {args.count} conversations in {time.perf_counter() - started:.1f} s")
         files = [f for f in conv_dir.glob("*.json") if not f.name.startswith(".")]
         size = sum(f.stat().st_size for f in files) / 1e6
-        print(f"{len(files)} files, {size:.0f} MB, {os.cpu_count()} CPUs, median of {args.runs}")
+        print(describe(sys.executable, REPO, bench_env()), end="")
+        print(f"{len(files)} files, {size:.0f} MB, median of {args.runs}")
         print("\nThe real command (wall time, seconds):")
         print(f"{'command':<44} {'index':<5} {'median':>7} {'min':>7} {'max':>7}")
         cli_cases = [
@@ -169,14 +192,16 @@ def main() -> None:
             (f"dial history search {RARE_WORD}", ["history", "search", RARE_WORD]),
             ("dial history search no-such-word", ["history", "search", "no-such-word"]),
         ]
+        cli_cases = [c for c in cli_cases if args.only in c[0]]
         for label, cli_args in cli_cases:
             measure_cli(label, cli_args, home, args.runs, cold=True)
             measure_cli(label, cli_args, home, args.runs, cold=False)
-        measure_cli("dial --version (start-up floor)", ["--version"], home, args.runs, cold=False)
+        if args.only in "dial --version":
+            measure_cli("dial --version (start-up floor)", ["--version"], home, args.runs, False)
         print("\nInside the store (fresh `python -c`, seconds):")
         print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")
         cases = [
-            ("list(limit=20)", "store.list(limit=20)"),
+            ("summaries(limit=20)", "store.summaries(limit=20)"),
             (f"search('{COMMON_WORD}', limit=20)", f"store.search('{COMMON_WORD}', limit=20)"),
             (f"search('{RARE_WORD}')", f"store.search('{RARE_WORD}')"),
             ("search('Größe', limit=20)", "store.search('Größe', limit=20)"),
@@ -184,11 +209,16 @@ def main() -> None:
             # in every file's JSON keys/roles, in no content: every file is parsed
             ("search('assistant') (worst case)", "store.search('assistant')"),
             ("search('nö such wörd') (non-ASCII)", "store.search('nö such wörd')"),
+            # the write path: a save brings the index up to date (cold: rebuilds it)
+            ("append([]) (a save)", f"[store.append({files[0].stem!r}, [])]"),
         ]
+        cases = [c for c in cases if args.only in c[0]]
         for label, call in cases:
             measure(label, call, home, args.runs, cold=True)
             measure(label, call, home, args.runs, cold=False)
-        measure("python -c pass (start-up)", "[]", home, args.runs, cold=False)
+        if args.only in "python -c pass":
+            measure("python -c pass (start-up)", "[]", home, args.runs, cold=False)
+        print(describe(sys.executable, REPO, bench_env()).splitlines()[0])
     finally:
         if args.home is None:
             shutil.rmtree(home, ignore_errors=True)

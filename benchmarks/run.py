@@ -3,8 +3,10 @@
     python benchmarks/run.py              # prints the tables, rewrites docs/benchmarks.md
     python benchmarks/run.py --no-write   # print only
 
-Run it with the project's virtual environment active (``dial`` is the one next to
-``python``). The first run installs ``llm`` and ``shell-gpt`` into ``.bench/``.
+Run it with the Python of the environment to measure (``dial`` is the one next to
+``python``): for the published figures, a regular (non-editable) install in a scratch
+venv, ``pip install '.[emulator]'``. The first run installs ``llm`` and ``shell-gpt``
+into ``.bench/``.
 Every figure is the median of ``--runs`` fresh processes (min and max beside it);
 the tools take turns within each round, and "dial ÷ tool" is the median of the
 per-round ratios. Not part of the test suite; never run in CI.
@@ -28,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import environment  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
 from measure import Run, run_once  # noqa: E402
@@ -194,12 +197,14 @@ def main() -> int:
     dial = shutil.which("dial", path=str(Path(sys.executable).parent)) or shutil.which("dial")
     if not dial:
         raise SystemExit("dial is not installed here: pip install -e . in this environment")
-    # A checkout runs like an installed package only with its bytecode cached.
-    compileall.compile_dir(REPO / "dialcli", quiet=1)
     scratch = Path(tempfile.mkdtemp(prefix="dial-bench-"))
     servers: list[subprocess.Popen] = []
+    load_at_start = environment.load()
     try:
         env = clean_env(scratch)
+        # pip compiles an installed package's bytecode; an editable checkout needs this.
+        installed = environment.install(sys.executable, env)
+        compileall.compile_dir(str(installed["root"]), quiet=1)
         fast, fast_url = start_server(
             [sys.executable, str(HERE / "fast_server.py"), "--port", "0", "--api-key", KEY,
              "--chunks", str(args.chunks)],
@@ -265,6 +270,8 @@ def main() -> int:
             peer_chunks=args.peer_chunks,
             peers=tools,
             seconds=time.perf_counter() - started,
+            environment=environment.describe(sys.executable, REPO, env)
+            + f"- At the start: {load_at_start}\n",
         )
         text = report.render(results)
         print(text)

@@ -79,11 +79,13 @@ def _internal_error(err: Exception, streams: object) -> int:
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
-    """The one error line; with DIAL_DEBUG=1 the traceback first. The key is scrubbed.
+    """The one error line; with DIAL_DEBUG=1 the traceback first. Keys, tokens and URL
+    credentials are scrubbed, from the environment and from wherever else they were read.
 
     The line carries the server's words: it is kept on one line and escape sequences
     are made visible, so a hostile server cannot rewrite the terminal.
     """
+    from dialcli.config import known_secrets
     from dialcli.sanitize import one_line
 
     text = line = one_line(line)
@@ -93,8 +95,8 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         text = "".join(traceback.format_exception(err)) + line
     from dialcli.debuglog import add_secret, scrub
 
-    for name in ("DIAL_API_KEY", "DIAL_TOKEN"):
-        key = os.environ.get(name)
+    secrets = [os.environ.get("DIAL_API_KEY") or "", os.environ.get("DIAL_TOKEN") or ""]
+    for key in [*known_secrets(), *secrets]:
         if key:  # also when the failure came before a backend registered it
             add_secret(key)
     text = scrub(text)

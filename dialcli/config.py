@@ -198,6 +198,16 @@ def read_config_file(path: Path) -> ConfigFile:
     return ConfigFile(path, data)
 
 
+# Every key and token this process has read (environment, config file, commands), so the
+# one place that prints errors can scrub them whatever their source.
+_seen_secrets: set[str] = set()
+
+
+def known_secrets() -> list[str]:
+    """The keys and tokens read so far, longest first (a secret inside another)."""
+    return sorted(_seen_secrets, key=len, reverse=True)
+
+
 def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
     """The first line the shell command prints; its failure is a usage error.
 
@@ -228,6 +238,7 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
+    _seen_secrets.add(key)
     return checks.secret(key, where, "token" if name == "token_command" else "API key")
 
 
@@ -334,6 +345,7 @@ def resolve_settings(
     url, url_where = pick("url", "DIAL_URL", "url", DEFAULT_URL)
     api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
     token, token_where = pick("token", "DIAL_TOKEN", "token", None)
+    _seen_secrets.update(str(s) for s in (api_key, token) if s)
     return Settings(
         url=str(url).rstrip("/"),  # checked by for_requests, which names url_source
         url_source=url_where,

@@ -63,6 +63,11 @@ def check_file(data: dict[str, Any], path: Path) -> None:
         raise _bad(
             file_where("markdown", path), f"expected true or false, not {kind(data['markdown'])}"
         )
+    _check_tables(data, path)
+
+
+def _check_tables(data: dict[str, Any], path: Path) -> None:
+    """``[timeouts]`` and ``[aliases]``, and the secrets' text."""
     for table in ("timeouts", "aliases"):
         if table in data and not isinstance(data[table], dict):
             raise _bad(file_where(table, path), f"expected a table, not {kind(data[table])}")

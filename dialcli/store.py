@@ -39,6 +39,7 @@ from dialcli.store_index import (
     listing,
     parse,
     summarize,
+    update,
 )
 
 __all__ = ["Hit", "Problem", "Store", "Summary"]
@@ -250,6 +251,7 @@ class Store:
                     f"could not delete conversation: {err.strerror} ({path})"
                 ) from None
             _fsync_dir(self._dir)
+            update(self._dir)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -311,6 +313,7 @@ class Store:
     def _write(self, path: Path, conv: Conversation) -> None:
         data = orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2)
         write_atomic(path, data)
+        update(self._dir)  # the index, and temp files killed writers left
 
 
 def write_atomic(path: Path, data: bytes) -> None:

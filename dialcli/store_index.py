@@ -62,9 +62,11 @@ class _BadIndex(Exception):
     """The index parsed but holds something we did not write: rebuild it."""
 
 
-# Below this many unindexed files a rebuild reads them in this process: starting
-# worker processes costs more than it saves.
-PARALLEL_MIN_FILES = 1000
+# Enough for every field `history list` shows of a conversation dial wrote (they come
+# before "messages"); a file whose head does not hold them is read whole.
+HEAD_BYTES = 4096
+_HEAD_KEYS = frozenset({"id", "created", "updated", "model", "title"})
+_MESSAGES_KEY = b'"messages":'
 
 
 def parse(data: bytes, name: str) -> dict[str, Any]:
@@ -103,44 +105,79 @@ def decode(data: bytes, name: str) -> Conversation:
 
 def summarize(doc: dict[str, Any]) -> Summary:
     """The summary of a document that ``parse`` accepted."""
-    return Summary(*_fields(doc))
+    return Summary(*_fields(doc, len(doc.get("messages", []))))
 
 
-def _fields(doc: dict[str, Any]) -> list[Any]:
+def _fields(doc: dict[str, Any], count: int | None) -> list[Any]:
     # Same defaults as Conversation.from_dict, without building 20 Message objects.
     created = str(doc.get("created") or "")
     updated = str(doc.get("updated") or "") or created
     model = str(doc.get("model") or "")
-    messages = len(doc.get("messages", []))
-    return [doc["id"], created, updated, model, messages, str(doc.get("title") or "")]
+    return [doc["id"], created, updated, model, count, str(doc.get("title") or "")]
 
 
-def _read_entry(directory: Path, name: str) -> list[Any] | None:
-    """A fresh index entry for one file, or None if it vanished meanwhile.
+def _head_fields(head: bytes, name: str) -> list[Any] | None:
+    """The summary fields from the part of a file before ``"messages":``, or None.
+
+    None means "read the whole file": the head was cut short, is not what dial writes,
+    or lacks a field. The message count stays unknown (None). Cutting at the key and
+    closing the object is safe: a ``"messages":`` inside a string would have its quotes
+    escaped, and a cut inside a nested object leaves braces that do not balance.
+    """
+    cut = head.find(_MESSAGES_KEY)
+    if cut < 0:
+        return None
+    prefix = head[:cut].rstrip()
+    if not prefix.endswith((b",", b"{")):
+        return None
+    try:
+        doc = orjson.loads(prefix.removeprefix(b"\xef\xbb\xbf").removesuffix(b",") + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict) or not doc.keys() >= _HEAD_KEYS:
+        return None
+    if doc["id"] != name.removesuffix(".json"):
+        return None  # the whole file says why
+    return _fields(doc, None)
+
+
+def _read_entry(path: str, name: str, *, head_only: bool) -> list[Any] | None:
+    """A fresh index entry for the file at ``path``, or None if it vanished meanwhile.
 
     An entry is ``[ino, size, mtime_ns, problem, id, created, updated, model, count,
-    title]``, or just the first four when ``problem`` (a reason) is set.
+    title]``, or just the first four when ``problem`` (a reason) is set. With
+    ``head_only`` only the first HEAD_BYTES are read when they hold the fields, and
+    ``count`` is None: the file is read whole only if it is shown. Plain ``os`` calls on
+    a ``str`` path: a cold listing makes 10,000 of them, and pathlib and file objects
+    would double its cost.
     """
     try:
-        fd = os.open(directory / name, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
     except OSError as err:
         return [0, 0, 0, f"cannot read: {err.strerror}"]  # key 0 never matches: retried
-    st = os.fstat(fd)  # of the descriptor read, so the key matches these bytes
-    if not stat.S_ISREG(st.st_mode):  # e.g. a directory named <uuid>.json
-        os.close(fd)
-        return [0, 0, 0, "not a regular file"]
-    key = [st.st_ino, st.st_size, st.st_mtime_ns]
-    with os.fdopen(fd, "rb") as f:
-        try:
-            data = f.read()
-        except OSError as err:
-            return [0, 0, 0, f"cannot read: {err.strerror}"]
     try:
-        return [*key, None, *_fields(parse(data, name))]
+        st = os.fstat(fd)  # of the descriptor read, so the key matches these bytes
+        if not stat.S_ISREG(st.st_mode):  # e.g. a directory named <uuid>.json
+            return [0, 0, 0, "not a regular file"]
+        key = [st.st_ino, st.st_size, st.st_mtime_ns]
+        if head_only and st.st_size > HEAD_BYTES:
+            fields = _head_fields(os.read(fd, HEAD_BYTES), name)
+            if fields is not None:
+                return [*key, None, *fields]
+            os.lseek(fd, 0, os.SEEK_SET)
+        with open(fd, "rb", closefd=False) as f:
+            data = f.read()
+    except OSError as err:
+        return [0, 0, 0, f"cannot read: {err.strerror}"]
+    finally:
+        os.close(fd)
+    try:
+        doc = parse(data, name)
     except BadFile as err:
         return [*key, str(err)]
+    return [*key, None, *_fields(doc, len(doc.get("messages", [])))]
 
 
 def _load_index(path: Path) -> dict[str, Any]:
@@ -164,7 +201,7 @@ def _write_index(path: Path, files: dict[str, list[Any]]) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError:
-        pass  # read-only or full disk: listing still works, only slower next time
+        pass  # read-only or full disk: listing still works, only slower
     finally:
         if tmp is not None:
             with suppress(OSError):
@@ -177,11 +214,15 @@ def _sweep_temp(entry: os.DirEntry[str], now: float) -> None:
             os.unlink(entry.path)
 
 
-def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]], bool]:
+def _refresh(
+    directory: Path, old: dict[str, Any], *, writing: bool
+) -> tuple[dict[str, list[Any]], bool]:
     """Entries for every ``*.json`` file now in the directory, and whether any changed.
 
     Reuses an old entry when its stat key still matches; one stat per file is the
-    whole cost of a warm listing, so this loop is kept tight.
+    whole cost of a warm listing, so this loop is kept tight. A reader reads only the
+    heads of changed files; a writer (``writing``) reads them whole, so that the index
+    it saves has every count, and removes temp files that killed writers left behind.
     """
     new: dict[str, list[Any]] = {}
     stale: list[str] = []
@@ -194,7 +235,7 @@ def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]]
         for dirent in it:
             name = dirent.name
             if name[0] == ".":
-                if name.startswith(TEMP_PREFIX):
+                if writing and name.startswith(TEMP_PREFIX):
                     _sweep_temp(dirent, now)
                 continue
             if not name.endswith(".json"):
@@ -205,6 +246,9 @@ def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]]
                 new[name] = [0, 0, 0, FOREIGN_NAME]
                 continue
             entry = old.get(name)
+            if entry is None:  # not indexed: no stat here, the read takes one (fstat)
+                stale.append(name)
+                continue
             try:
                 st = dirent.stat()
                 fresh = (
@@ -220,39 +264,12 @@ def _refresh(directory: Path, old: dict[str, Any]) -> tuple[dict[str, list[Any]]
                 stale.append(name)
                 continue
             new[name] = entry  # type: ignore[assignment]
-    for name, read in zip(stale, _read_entries(directory, stale), strict=True):
+    folder = str(directory)
+    for name in stale:
+        read = _read_entry(f"{folder}/{name}", name, head_only=not writing)
         if read is not None:  # None: the file vanished meanwhile
             new[name] = read
     return new, bool(stale) or len(new) != len(old)
-
-
-def _read_entries(directory: Path, names: list[str]) -> list[list[Any] | None]:
-    """Fresh entries for ``names``; a rebuild of many files is shared among the cores.
-
-    Parsing is CPU-bound (orjson keeps the GIL), so only processes help: with 10,000
-    files a cold listing takes ~0.3 s on two cores instead of ~0.55 s on one.
-    """
-    cores = os.cpu_count() or 1
-    if len(names) < PARALLEL_MIN_FILES or cores < 2 or not hasattr(os, "fork"):
-        return [_read_entry(directory, name) for name in names]
-    import multiprocessing
-
-    # fork: the children need nothing but this module, already loaded; no threads run
-    # while a listing is made (it happens before any request or spinner starts).
-    pool = multiprocessing.get_context("fork").Pool(min(cores, 4), initializer=_plain_worker)
-    try:
-        chunk = max(64, len(names) // (cores * 4))
-        return pool.starmap(_read_entry, [(directory, n) for n in names], chunksize=chunk)
-    finally:
-        pool.terminate()  # SIGTERM, which _plain_worker made a quiet, immediate exit
-
-
-def _plain_worker() -> None:
-    """A worker inherits dial's SIGTERM handler; it must die quietly instead."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
 def _summary(entry: list[Any]) -> Summary:
@@ -264,24 +281,52 @@ def _summary(entry: list[Any]) -> Summary:
     return Summary(*fields)
 
 
+def _newest(directory: Path, entries: dict[str, list[Any]], limit: int | None) -> list[Summary]:
+    """Summaries of the ``limit`` newest good entries, reading whole the ones shown
+    whose count is unknown; a file found bad then becomes a problem entry."""
+    good = [e for e in entries.values() if e[3] is None]
+    good.sort(key=itemgetter(6, 4), reverse=True)
+    summaries: list[Summary] = []
+    for entry in good:
+        if limit is not None and len(summaries) >= limit:
+            break
+        if entry[8] is None:
+            name = f"{entry[4]}.json"
+            read = _read_entry(str(directory / name), name, head_only=False)
+            if read is None:
+                del entries[name]
+                continue
+            entries[name] = entry = read
+            if entry[3] is not None:
+                continue
+        summaries.append(_summary(entry))
+    return summaries
+
+
 def listing(directory: Path, limit: int | None) -> tuple[list[Summary], list[Problem]]:
-    """The ``limit`` newest conversations (by ``updated``) and every unreadable file."""
-    index_path = directory / INDEX_NAME
-    old = _load_index(index_path)
+    """The ``limit`` newest conversations (by ``updated``) and every unreadable file.
+
+    Reads the index and the files; never writes (``update`` does, on the write path).
+    """
+    old = _load_index(directory / INDEX_NAME)
     for attempt in range(2):
-        entries, changed = _refresh(directory, old)
+        entries, _ = _refresh(directory, old, writing=False)
         try:
-            good = [e for e in entries.values() if e[3] is None]
-            good.sort(key=itemgetter(6, 4), reverse=True)
-            summaries = [_summary(e) for e in (good if limit is None else good[:limit])]
+            summaries = _newest(directory, entries, limit)
             break
         except (_BadIndex, TypeError, IndexError):
             # Only an index we did not write gets here; on the second pass every
             # entry comes from the files themselves.
             if attempt:
                 raise
-            old, changed = {}, True
-    if changed and directory.is_dir():
-        _write_index(index_path, entries)
+            old = {}
     problems = [Problem(directory / n, e[3]) for n, e in entries.items() if e[3] is not None]
     return summaries, problems
+
+
+def update(directory: Path) -> None:
+    """Bring the index up to date after a write: called by the store's write path."""
+    index_path = directory / INDEX_NAME
+    entries, changed = _refresh(directory, _load_index(index_path), writing=True)
+    if changed:
+        _write_index(index_path, entries)

@@ -345,6 +345,6 @@ def token_limits_text(limits: Any) -> str:
         ("max_completion_tokens", "completion"),
     ):
         value = limits.get(key)
-        if _count(value):
+        if isinstance(value, int) and _count(value):
             parts.append(f"{count(value)} {name}")
     return " · ".join(parts)

@@ -7,7 +7,7 @@ the usage saved with each answer and today's prices, never read from the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -226,7 +226,7 @@ def reply_cost(
 
 
 def dropped_line(
-    statistics: Any, messages: list[Mapping[str, Any]], limit: int | None
+    statistics: Any, messages: Sequence[Mapping[str, Any]], limit: int | None
 ) -> str | None:
     """``dropped turns 1-3 to fit 8,000 tokens`` when the answer says messages were left
     out (``statistics.discarded_messages``); None otherwise."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from collections.abc import Iterator
+from functools import partialmethod
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from faultserver import FaultServer
 from helpers import EMULATOR_KEY, EMULATOR_TOKEN, INTERNAL_EXIT, RunningEmulator, start_emulator
 
 from dialcli.__main__ import INTERNAL_EXIT_VAR
+from dialcli.backends.retry import RetryPolicy
 
 
 @pytest.fixture(scope="session")
@@ -53,14 +56,42 @@ def dial_env(emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def dial_environ(dial_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """``dial_env`` applied to ``os.environ`` for in-process tests."""
-    for name in list(os.environ):
-        if name.startswith("DIAL_"):
-            monkeypatch.delenv(name)
+    """``dial_env`` applied to ``os.environ`` for in-process tests.
+
+    Inherited ``DIAL_*`` variables are already gone (``_no_inherited_dial_settings``).
+    """
     for name, value in dial_env.items():
         if name.startswith("DIAL_"):
             monkeypatch.setenv(name, value)
     return dial_env
+
+
+@pytest.fixture
+def at_fault_server(
+    fault_server: FaultServer, dial_environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> FaultServer:
+    """In-process ``dial`` pointed at the fault server, its hit counts reset."""
+    monkeypatch.setenv("DIAL_URL", fault_server.url)
+    fault_server.reset()
+    return fault_server
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening on it: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits every RetryPolicy made in this test, recorded instead of slept."""
+    waits: list[float] = []
+    monkeypatch.setattr(
+        RetryPolicy, "__init__", partialmethod(RetryPolicy.__init__, sleep=waits.append)
+    )
+    return waits
 
 
 @pytest.fixture(params=["raw", "sdk"], ids=["raw", "sdk"])

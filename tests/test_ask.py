@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from cli_harness import run_dial
 
 pytestmark = pytest.mark.usefixtures("dial_environ")
-
-
-@pytest.fixture
-def free_port() -> int:
-    """A loopback port with nothing listening on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ask(backend: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
@@ -176,8 +167,8 @@ def test_missing_key_names_the_variable_and_the_config_file(backend_name, monkey
     assert err.count("\n") == 1
 
 
-def test_connection_refused_is_a_network_error(backend_name, monkeypatch, free_port):
-    monkeypatch.setenv("DIAL_URL", f"http://127.0.0.1:{free_port}")
+def test_connection_refused_is_a_network_error(backend_name, monkeypatch, closed_port):
+    monkeypatch.setenv("DIAL_URL", f"http://127.0.0.1:{closed_port}")
     code, _, err = ask(backend_name, "--retries", "0", "-m", "echo", "hi")
     assert code == 6
     assert err.startswith("dial: cannot reach DIAL at http://127.0.0.1:")

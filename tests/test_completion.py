@@ -6,9 +6,11 @@ the words typed so far in the environment, candidates on stdout.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -190,12 +192,21 @@ def test_a_stale_cache_is_refreshed_from_dial_when_a_key_is_set(home, tmp_path, 
 
 
 def test_an_unreachable_dial_costs_one_short_wait_then_the_stale_list(home, tmp_path):
-    write_cache(home, ["old-model"], age=model_cache.TTL + 60)
-    env = completion_env(home, tmp_path, DIAL_API_KEY="k")
-    started = time.monotonic()
-    assert complete(env, "dial ask -m ") == ["old-model"]
-    assert time.monotonic() - started < 5
-    cached = model_cache.load(home, CLOSED_URL)
+    # A server that accepts and never answers: the Tab press must try it once, give up
+    # on its short read timeout (not retry, not wait the usual 120 s), and show the cache.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        write_cache(home, ["old-model"], url=url, age=model_cache.TTL + 60)
+        env = completion_env(home, tmp_path, DIAL_URL=url, DIAL_API_KEY="k")
+        assert complete(env, "dial ask -m ") == ["old-model"]
+        silent.setblocking(False)
+        attempts = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                silent.accept()[0].close()
+                attempts += 1
+    assert attempts == 1
+    cached = model_cache.load(home, url)
     assert cached is not None and cached.fresh(time.time())  # the next Tab stays local
 
 

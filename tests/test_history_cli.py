@@ -139,7 +139,7 @@ def test_interrupt_keeps_the_partial_answer_marked_interrupted(dial_env, sig, co
     assert b"Traceback" not in err
     assert err.count(b"\n") == 1
     folder = Path(dial_env["DIAL_HOME"]) / "conversations"
-    [path] = folder.glob("*.json")
+    [path] = folder.glob("[!.]*.json")
     answer = json.loads(path.read_bytes())["messages"][-1]
     assert answer["interrupted"] is True
     assert answer["content"] == out.decode().rstrip("\n")

@@ -33,7 +33,9 @@ def ask(backend: str, scenario: str, *extra: str, tty: bool = False):
 
 def saved() -> list[bytes]:
     directory = Path(os.environ["DIAL_HOME"]) / "conversations"
-    return sorted(p.read_bytes() for p in directory.glob("*.json")) if directory.exists() else []
+    if not directory.exists():
+        return []
+    return sorted(p.read_bytes() for p in directory.glob("[0-9a-f]*.json"))  # not the index
 
 
 def one_line(stderr: str) -> str:

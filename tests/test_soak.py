@@ -7,7 +7,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from cli_harness import dial_exe, run_dial
+
+# Bounded in count, not in time: on a loaded 2-core machine 500 runs take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def rss_kib() -> int:

@@ -303,10 +303,13 @@ def test_index_is_rebuilt_when_deleted_or_corrupt(three: Store) -> None:
     index = three.path / INDEX_NAME
     assert index.exists()
     index.unlink()
-    assert three.summaries() == expected and index.exists()
+    assert three.summaries() == expected and not index.exists()  # reading writes nothing
     for junk in (b"garbage", b"[]", b'{"version": 1, "files": {"x.json": 5}}'):
         index.write_bytes(junk)
         assert three.summaries() == expected
+        three.append(expected[-1].id, [])  # the next write rebuilds it
+        assert len(orjson.loads(index.read_bytes())["files"]) == 3
+        expected = three.summaries()
 
 
 def test_index_with_wrong_types_is_rebuilt(three: Store) -> None:
@@ -339,14 +342,14 @@ def test_index_notices_files_added_and_removed_by_others(three: Store) -> None:
     assert [s.id[:8] for s in three.summaries()] == ["99990000", "abcd2222", "ef001111"]
 
 
-def test_unwritable_index_still_lists(three: Store, monkeypatch) -> None:
-    monkeypatch.setattr("dialcli.store_index.tempfile.mkstemp", _raise_erofs)
-    assert len(three.summaries()) == 3
-    assert not (three.path / INDEX_NAME).exists()
-
-
-def _raise_erofs(*args, **kwargs):
-    raise OSError(30, "Read-only file system")
+def test_an_index_that_cannot_be_written_stops_neither_saving_nor_listing(store: Store) -> None:
+    store.path.mkdir(parents=True)
+    (store.path / INDEX_NAME).mkdir()  # os.replace onto a directory fails
+    conv = make_conv()
+    store.create(conv)
+    store.append(conv.id, [Message(Role.USER, "more")])
+    assert [(s.id, s.messages) for s in store.summaries()] == [(conv.id, 3)]
+    assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
 
 # -- unwritable storage (we run as root, so chmod cannot make anything read-only) -------
@@ -395,27 +398,89 @@ def test_full_disk_is_a_storage_error_and_keeps_the_original(tmp_path: Path) -> 
     assert not [n for n in os.listdir(store.path) if n.startswith(".tmp-")]
 
 
-def test_a_rebuild_shared_among_worker_processes_lists_what_one_process_does(tmp_path, monkeypatch):
+# -- listing reads, writing maintains -----------------------------------------------------
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    return {e.name: (e.stat().st_ino, e.stat().st_mtime_ns) for e in os.scandir(directory)}
+
+
+def test_listing_writes_nothing_not_even_the_index_or_a_temp_sweep(three: Store) -> None:
+    (three.path / INDEX_NAME).unlink()
+    stale = three.path / ".tmp-killed.json"
+    stale.write_bytes(b"{half")
+    os.utime(stale, (1, 1))  # a writer killed long ago
+    before = snapshot(three.path)
+    assert len(three.summaries()) == 3 and three.search("dial") and three.latest()
+    assert snapshot(three.path) == before
+
+
+def test_a_write_brings_the_index_up_to_date_and_sweeps_old_temp_files(store: Store) -> None:
+    old, fresh = store.path / ".tmp-killed.json", store.path / ".tmp-in-flight.json"
+    conv = make_conv()
+    store.create(conv)
+    for temp in (old, fresh):
+        temp.write_bytes(b"{half")
+    os.utime(old, (1, 1))
+    other = with_id("99990000-0000-4000-8000-000000000000")
+    (store.path / f"{other.id}.json").write_bytes(orjson.dumps(other.to_dict()))  # by hand
+    store.append(conv.id, [Message(Role.USER, "more")])
+    assert not old.exists() and fresh.exists()  # a write in progress is left alone
+    files = orjson.loads((store.path / INDEX_NAME).read_bytes())["files"]
+    assert {name: entry[8] for name, entry in files.items()} == {
+        f"{conv.id}.json": 3,
+        f"{other.id}.json": 2,
+    }
+
+
+BIG = "x" * 5000  # pushes a file past store_index.HEAD_BYTES
+
+
+def test_a_cold_listing_reads_whole_only_the_files_it_shows(tmp_path, monkeypatch) -> None:
     import dialcli.store_index as store_index
 
     store = Store(tmp_path)
     for i in range(30):
-        store.create(make_conv(f"question {i}"))
-    bad = store.path / "0badc0de-0000-4000-8000-000000000000.json"
-    bad.write_bytes(b"{truncated")
-    serial = [s.id for s in Store(tmp_path).summaries()]
+        store.create(make_conv(f"question {i}", BIG))
+    expected = store.summaries(limit=5)
     (store.path / INDEX_NAME).unlink()
-    monkeypatch.setattr(store_index, "PARALLEL_MIN_FILES", 2)
-    monkeypatch.setattr(store_index.os, "cpu_count", lambda: 2)
-    import multiprocessing
-
-    contexts = []
-    real_get_context = multiprocessing.get_context
+    whole = []
+    real_parse = store_index.parse
     monkeypatch.setattr(
-        multiprocessing, "get_context", lambda m: contexts.append(m) or real_get_context(m)
+        store_index, "parse", lambda data, name: whole.append(name) or real_parse(data, name)
     )
-    parallel_store = Store(tmp_path)
-    assert [s.id for s in parallel_store.summaries()] == serial
-    assert contexts == ["fork"], "the rebuild did not use worker processes"
-    assert [p.path for p in parallel_store.problems] == [bad]
-    assert bad.read_bytes() == b"{truncated"
+    assert Store(tmp_path).summaries(limit=5) == expected
+    assert len(whole) == 5
+    assert all(s.messages == 2 for s in expected)
+
+
+def test_a_bad_tail_is_reported_when_its_file_would_be_shown(store: Store) -> None:
+    good = with_id("11110000-0000-4000-8000-000000000000", answer=BIG)
+    store.create(good)
+    bad = with_id("22220000-0000-4000-8000-000000000000", "2025-01-01T00:00:00.000Z", answer=BIG)
+    data = orjson.dumps(bad.to_dict(), option=orjson.OPT_INDENT_2)[:-100]  # truncated
+    path = store.path / f"{bad.id}.json"
+    path.write_bytes(data)
+    assert [s.id for s in store.summaries(limit=1)] == [good.id]
+    assert [p.path for p in store.problems] == [path]
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"system": "long " * 2000},  # the fields are past the head
+        {"settings": {"messages": [1]}},  # a nested "messages" key comes first
+        {"title": None},  # then moved after "messages" below
+    ],
+)
+def test_a_file_whose_head_is_not_what_dial_writes_is_read_whole(store: Store, doc) -> None:
+    conv = with_id("33330000-0000-4000-8000-000000000000", answer=BIG, title="Mine")
+    full = {**conv.to_dict(), **doc}
+    if "title" in doc:
+        del full["title"]
+        full["title"] = "Mine"  # after "messages": only a whole read finds it
+    store.path.mkdir(parents=True)
+    (store.path / f"{conv.id}.json").write_bytes(orjson.dumps(full))
+    [summary] = store.summaries()
+    assert (summary.title, summary.messages, summary.model) == ("Mine", 2, "gpt-4o")

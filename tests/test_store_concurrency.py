@@ -100,7 +100,7 @@ def test_killed_writer_leaves_old_or_new_file_never_half(tmp_path: Path) -> None
         seen.add(data)
         assert store.load(conv_id).id == conv_id
     assert len(seen) == 2  # the kills did land at different points of the loop
-    # A SIGKILL leaves its temp file behind; listing ignores it (and sweeps it when old).
+    # A SIGKILL leaves its temp file behind; listing ignores it (the next write sweeps it when old).
     assert [s.id for s in store.summaries()] == [conv_id] and store.problems == []
 
 

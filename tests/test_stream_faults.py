@@ -6,13 +6,6 @@ import pytest
 from cli_harness import run_dial
 
 
-@pytest.fixture
-def at_fault_server(fault_server, dial_environ, monkeypatch):
-    monkeypatch.setenv("DIAL_URL", fault_server.url)
-    fault_server.reset()
-    return fault_server
-
-
 def ask(backend: str, scenario: str, *extra: str):
     return run_dial(["ask", "--backend", backend, "-m", scenario, *extra, "hi"])
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -77,3 +81,48 @@ def test_no_key_and_no_token_names_both(monkeypatch):
     result = run_dial(["ask", "-m", "echo", "x"])
     assert result.code == 2
     assert "DIAL_API_KEY or DIAL_TOKEN" in result.stderr
+
+
+class _EchoingHandler(BaseHTTPRequestHandler):
+    """A careless server: its 401 repeats the credential it was sent."""
+
+    def do_POST(self) -> None:
+        sent = self.headers.get("Authorization") or self.headers.get("Api-Key") or ""
+        body = json.dumps({"error": {"message": f"rejected {sent}", "code": "401"}}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echoing_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("key", ["token", "api_key"])
+def test_a_secret_from_the_config_file_is_scrubbed_from_error_lines(
+    backend_name, echoing_server, monkeypatch, tmp_path, key
+):
+    secret = "config-secret-0123456789"
+    monkeypatch.delenv("DIAL_API_KEY")
+    monkeypatch.setenv("DIAL_URL", echoing_server)
+    config = tmp_path / "config.toml"
+    config.write_text(f'{key} = "{secret}"\nretries = 0\n')
+    config.chmod(0o600)
+    monkeypatch.setenv("DIAL_CONFIG", str(config))
+    result = run_dial(["ask", "--backend", backend_name, "-m", "echo", "x"])
+    assert result.code == 3
+    assert "rejected" in result.stderr and "***6789" in result.stderr
+    assert secret not in result.stderr

@@ -10,7 +10,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dialcli.debuglog import NO_LOG, DebugLog
@@ -32,6 +32,8 @@ class RetryPolicy:
     max_delay: float = 8.0
     # A server asking us to wait longer than this is not worth waiting for in a CLI.
     max_retry_after: float = 30.0
+    # How a wait is spent; tests inject a recorder instead of sleeping through it.
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, or the server's Retry-After (capped)."""
@@ -78,7 +80,6 @@ def with_retries(
     attempt_fn: Callable[[], T],
     policy: RetryPolicy,
     log: DebugLog = NO_LOG,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call ``attempt_fn`` until it succeeds, fails for good, or retries run out."""
     attempt = 0
@@ -91,4 +92,4 @@ def with_retries(
             wait = policy.delay(attempt, getattr(err, "retry_after", None))
             attempt += 1
             log(f"retry {attempt}/{policy.retries} in {wait:.2f} s after: {err}")
-            sleep(wait)
+            policy.sleep(wait)

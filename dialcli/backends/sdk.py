@@ -195,7 +195,8 @@ class SdkBackend(Backend):
     # -- the contract ------------------------------------------------------------------
 
     def _create(self, request: ChatRequest, *, stream: bool) -> Any:
-        return self._dial.chat.completions.create(
+        # misc: mypy gives up on the overloads' many unions; the call is checked at run time
+        return self._dial.chat.completions.create(  # type: ignore[misc]
             # Quoted like raw's URL: openai puts the name into the path as it is. With the
             # body's "model" omitted below, the quoting shows nowhere else.
             deployment_name=quote_deployment(request.model),

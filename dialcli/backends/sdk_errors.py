@@ -104,7 +104,9 @@ def _chain(err: BaseException) -> Iterator[BaseException]:
         link = link.__cause__ or link.__context__
 
 
-def map_error(
+# A flat dispatch over the library's exception types, first match wins: one
+# branch each reads better than helpers that would each re-walk the chain.
+def map_error(  # noqa: C901
     err: BaseException, settings: Settings, *, model: str | None, started: bool
 ) -> DialError:
     """The DialError for anything the library raised.

@@ -50,9 +50,33 @@ async def serve(sock: socket.socket, url: str, api_key: str | None, token: str |
     await task
 
 
+# What the emulator imports beyond dial's own dependencies: the `emulator` extra.
+EXTRA_MODULES = ("aidial_sdk", "fastapi", "starlette", "uvicorn")
+
+
+def missing_extra() -> str | None:
+    """The first module of the `emulator` extra that cannot be imported, if any."""
+    import importlib
+
+    for name in EXTRA_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            return name
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``dial-emulator`` and ``python -m dialcli.emulator``."""
     args = parse_args(argv)
+    missing = missing_extra()
+    if missing:
+        print(
+            f"dial-emulator: {missing} is not installed; install dial with the 'emulator'"
+            " extra: pip install 'dialcli[emulator]' (from a clone: pip install '.[emulator]')",
+            file=sys.stderr,
+        )
+        return 2
     logging.getLogger("uvicorn").setLevel(logging.WARNING)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

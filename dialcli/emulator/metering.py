@@ -144,7 +144,7 @@ class Metered(ChatCompletion):
         self.meter.record(self.deployment, prompt, len(tokens), self.pricing)
 
     async def tokenize(self, request: TokenizeRequest) -> TokenizeResponse:
-        outputs = []
+        outputs: list[Any] = []  # the sdk's lists are invariant: success | error
         for item in request.inputs:
             if isinstance(item, TokenizeInputRequest):
                 count = count_tokens(list(item.value.messages))
@@ -154,7 +154,7 @@ class Metered(ChatCompletion):
         return TokenizeResponse(outputs=outputs)
 
     async def truncate_prompt(self, request: TruncatePromptRequest) -> TruncatePromptResponse:
-        outputs = []
+        outputs: list[Any] = []  # the sdk's lists are invariant: success | error
         for item in request.inputs:
             outputs.append(TruncatePromptSuccess(discarded_messages=_truncation(item)))
         return TruncatePromptResponse(outputs=outputs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -170,6 +170,36 @@ def validate_conversation(body: bytes) -> None:
             raise _error(400, "Missing required creator property 'content'")
 
 
+def _listing_params(limit: str | None, recursive: str | None) -> tuple[int, bool]:
+    """A metadata listing's ``limit`` and ``recursive``, or Core's 400."""
+    try:
+        count = int(limit or "100")
+        deep = {"true": True, "false": False}[(recursive or "false").lower()]
+        if not 0 <= count <= MAX_LIMIT:
+            raise ValueError
+    except (ValueError, KeyError):
+        raise _error(
+            400,
+            "Bad query parameters. Limit must be in [0, 1000] range. Recursive must be true/false",
+        ) from None
+    return count, deep
+
+
+def _metadata(
+    storage: ResourceStorage, bucket: str, path: str, params: Mapping[str, str]
+) -> dict[str, Any]:
+    """One resource's metadata, or a folder's listing (a path ending in ``/``)."""
+    limit, recursive = _listing_params(params.get("limit"), params.get("recursive"))
+    if path and not path.endswith("/"):
+        if (bucket, path) not in storage.items:
+            raise _error(404, f"Not found: {_url(bucket, path)}")
+        return storage.metadata(bucket, path, etag=True)
+    result = storage.listing(bucket, path.rstrip("/"), params.get("token"), limit, recursive)
+    if result is None:
+        raise _error(404, f"Not found: {_url(bucket, path)}")
+    return result
+
+
 def add_resource_routes(
     app: FastAPI, storage: ResourceStorage, own_bucket: Callable[[Request], str]
 ) -> None:
@@ -222,23 +252,4 @@ def _add_metadata_route(app: FastAPI, storage: ResourceStorage, check: Callable[
     @app.get(f"/v1/metadata/{KIND}/{{bucket}}/{{path:path}}")
     async def metadata(bucket: str, path: str, request: Request) -> JSONResponse:
         check(request, bucket, path, folder_ok=True)
-        params = request.query_params
-        try:
-            limit = int(params.get("limit", "100"))
-            recursive = {"true": True, "false": False}[params.get("recursive", "false").lower()]
-            if not 0 <= limit <= MAX_LIMIT:
-                raise ValueError
-        except (ValueError, KeyError):
-            raise _error(
-                400,
-                "Bad query parameters. Limit must be in [0, 1000] range. "
-                "Recursive must be true/false",
-            ) from None
-        if path and not path.endswith("/"):
-            if (bucket, path) not in storage.items:
-                raise _error(404, f"Not found: {_url(bucket, path)}")
-            return JSONResponse(storage.metadata(bucket, path, etag=True))
-        result = storage.listing(bucket, path.rstrip("/"), params.get("token"), limit, recursive)
-        if result is None:
-            raise _error(404, f"Not found: {_url(bucket, path)}")
-        return JSONResponse(result)
+        return JSONResponse(_metadata(storage, bucket, path, request.query_params))

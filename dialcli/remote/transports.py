@@ -197,7 +197,7 @@ class SdkTransport:
         from aidial_client._internal_types._http_request import FinalRequestOptions
 
         options = FinalRequestOptions(
-            method=method,
+            method=method,  # type: ignore[arg-type]  # the callers send GET/PUT/DELETE only
             url=path.lstrip("/"),
             params=params,
             headers=headers,
