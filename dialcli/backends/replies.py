@@ -220,7 +220,7 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
 # More stages or attachments than any answer has: an index past it is hostile (the merge
 # would fill the gap with that many empty entries).
 MAX_PARTS = 1000
-_KINDS = {dict: "an object", list: "a list", str: "a string"}
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 _TEXT_FIELDS = {
     "stages": ("name", "content"),
     "attachments": ("type", "title", "data", "url", "reference_type", "reference_url"),
