@@ -132,7 +132,15 @@ def test_install_completion_for_bash_writes_the_script_and_sources_it(tmp_path):
 
 def test_subcommands_and_options_complete(home, tmp_path):
     env = completion_env(home, tmp_path)
-    assert complete(env, "dial ") == ["ask", "chat", "usage", "tokens", "models", "history"]
+    assert complete(env, "dial ") == [
+        "ask",
+        "chat",
+        "batch",
+        "usage",
+        "tokens",
+        "models",
+        "history",
+    ]
     assert {"--model", "--cid", "--continue"} <= set(complete(env, "dial ask --"))
     assert complete(env, "dial history sh") == ["show"]
 

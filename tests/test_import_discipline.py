@@ -55,6 +55,20 @@ def test_raw_ask_imports_neither_the_vendor_client_nor_rich_nor_pydantic(dial_en
     assert roots & HEAVY == set()
 
 
+def test_a_single_ask_loads_neither_asyncio_nor_the_async_engine(dial_env, backend_name):
+    # The async engine is for batch and several -m; one request stays synchronous.
+    # (openai, under the sdk backend, imports asyncio itself: only raw can be held to it.)
+    args = ["ask", "-m", "echo", "--backend", backend_name]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], input=b"hi", env=dial_env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    modules = done.stderr.decode().rsplit("MODULES ", 1)[1].split()
+    assert done.stdout.strip() == b"hi"
+    assert backend_name == "sdk" or "asyncio" not in modules
+    assert not [name for name in modules if name.startswith(("dialcli.engine", "dialcli.batch"))]
+
+
 def test_raw_models_imports_no_heavy_library(dial_env):
     out, roots = loaded_roots(["models", "--backend", "raw"], dial_env)
     assert b"echo" in out

@@ -95,30 +95,44 @@ def stream_error(error: Any) -> ServerError:
     return ServerError(f"server error during the answer: {one_line(message)}")
 
 
-# One loop on purpose: it runs per chunk, and a helper call per chunk costs throughput.
-def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:  # noqa: C901
+def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:
     """The one parser of ``chat.completion.chunk`` streams: deltas as they arrive.
 
     Each item of ``reads`` is what one network read brought: event-stream payloads
-    (``bytes``) or chunks already decoded (``dict``). The text of plain-text chunks in
-    one read is joined into one Delta, so the writer makes one write and flush per
-    read, not one per token. ``[DONE]`` ends the stream; so does the end of ``reads``,
-    which without a finish reason means the answer was cut short.
+    (``bytes``) or chunks already decoded (``dict``). ``[DONE]`` ends the stream; so
+    does the end of ``reads``, which without a finish reason means the answer was cut
+    short. (The async engine feeds a ``ChunkParser`` read by read the same way.)
     """
-    finished = False
-    answered = False  # any text, custom content or finish reason so far
-    loads = orjson.loads
+    parser = ChunkParser()
     for read in reads:
+        yield from parser.feed(read)
+        if parser.done:
+            return
+    parser.end()
+
+
+class ChunkParser:
+    """Deltas from a stream's reads, fed one read at a time (sync or async callers).
+
+    The text of plain-text chunks in one read is joined into one Delta, so the writer
+    makes one write and flush per read, not one per token.
+    """
+
+    def __init__(self) -> None:
+        self.finished = False  # a finish_reason arrived
+        self.done = False  # [DONE] arrived: nothing more is read
+        self.answered = False  # any text, custom content or finish reason so far
+
+    # One loop on purpose: it runs per chunk, and a helper call per chunk costs throughput.
+    def feed(self, read: list[Any]) -> Iterator[Delta]:
+        """The deltas in one read, as they come; an error chunk raises after the text
+        before it was yielded."""
         texts: list[str] = []
+        loads = orjson.loads
         for item in read:
             if item == b"[DONE]":
-                # [DONE] after an answer ends it, finish reason or not; after nothing at
-                # all (only role chunks, or `choices: []`) there is no answer to keep.
-                if texts:
-                    yield Delta(text="".join(texts))
-                elif not answered:
-                    raise ServerError("the server's answer was empty")
-                return
+                self._last(texts)
+                break
             chunk = item
             if type(item) is bytes:
                 try:
@@ -129,7 +143,7 @@ def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:  # noqa: C
             if text is not None:  # the common case, read without building a Delta
                 if text:
                     texts.append(text)
-                    answered = True
+                    self.answered = True
                 continue
             if texts:  # what came before this chunk is written first
                 yield Delta(text="".join(texts))
@@ -141,15 +155,25 @@ def deltas_from_reads(reads: Iterable[list[Any]]) -> Iterator[Delta]:  # noqa: C
                 raise stream_error(chunk["error"])
             delta = delta_from_chunk(chunk)
             if delta is not None:
-                finished = finished or delta.finish_reason is not None
-                answered = True
+                self.finished = self.finished or delta.finish_reason is not None
+                self.answered = True
                 yield delta
         if texts:
             yield Delta(text="".join(texts))
-    # A stream may end quietly at EOF, [DONE] or not: only a finish_reason tells a
-    # whole answer from a cut one.
-    if not finished:
-        raise IncompleteAnswerError("the stream ended before the answer was finished")
+
+    def _last(self, texts: list[str]) -> None:
+        """[DONE]: after an answer it ends it, finish reason or not; after nothing at all
+        (only role chunks, or ``choices: []``) there is no answer to keep."""
+        if not (texts or self.answered):
+            raise ServerError("the server's answer was empty")
+        self.done = True
+
+    def end(self) -> None:
+        """The reads ran out: without [DONE] or a finish reason, the answer was cut."""
+        # A stream may end quietly at EOF, [DONE] or not: only a finish_reason tells a
+        # whole answer from a cut one.
+        if not (self.done or self.finished):
+            raise IncompleteAnswerError("the stream ended before the answer was finished")
 
 
 def _text_only(chunk: dict[str, Any]) -> str | None:

@@ -258,7 +258,7 @@ class SdkBackend(Backend):
                 raise (ours or self._error(err, model, started=True)) from None
             if watch is not None:
                 watch.consumed()
-            data = _as_sent(chunk)
+            data = as_sent(chunk)
             if log.enabled:
                 log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
             yield [data]
@@ -276,7 +276,7 @@ class SdkBackend(Backend):
                 raise not_json_error(self._response)
             return completion
 
-        return _as_sent(self._with_retries(attempt, request.model))
+        return as_sent(self._with_retries(attempt, request.model))
 
     def _get_json(self, path: str, *, model: str | None = None) -> Any:
         """GET through the library's own HTTP client; the JSON as the server wrote it.
@@ -404,7 +404,7 @@ def _is_event_stream(response: httpx.Response) -> bool:
     return response.headers.get("content-type", "").startswith("text/event-stream")
 
 
-def _as_sent(model: Any) -> dict[str, Any]:
+def as_sent(model: Any) -> dict[str, Any]:
     """A library chunk or completion as the dict the server sent, near enough.
 
     ``exclude_none`` drops the many fields openai's types add as null; but inside

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, chat, history, models, tokens, usage
+from dialcli.cli import ask, batch, chat, history, models, tokens, usage
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -136,6 +136,7 @@ def root(
 
 app.command("ask", help=ask.HELP)(ask.ask_command)
 app.command("chat", help=chat.HELP)(chat.chat_command)
+app.command("batch", help=batch.HELP)(batch.batch_command)
 app.add_typer(models.app, name="models")
 app.add_typer(history.app, name="history")
 app.command("usage", help=usage.HELP)(usage.usage_command)

@@ -10,6 +10,7 @@ import typer
 
 from dialcli.cli import complete, options
 from dialcli.config import Settings
+from dialcli.errors import UsageError
 from dialcli.output import IOStreams
 from dialcli.turn import TurnOptions
 
@@ -24,11 +25,23 @@ a blank line, then PROMPT. Use '-' to read the prompt from stdin only.
 
 \b
 Examples:
-  dial ask "What is DIAL?"
+  dial ask "What is DIAL?" -m gpt-4o -m claude     # two models at once
   git diff | dial ask "write a commit message" -m gpt-4o
   cat app.py | dial ask "find the bug" --json | jq -r .content
   dial ask -c "and now in French"
 """
+
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Deployment (or alias) to use. Default: DIAL_MODEL. Repeat it to ask several "
+        "models at once.",
+        metavar="NAME",
+        autocompletion=complete.model_names,
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class AskOptions:
     save: bool = True
     attach: tuple[str, ...] = ()
     turn: TurnOptions = field(default_factory=TurnOptions)
+    also: tuple[str, ...] = ()  # more models to ask at once (several -m)
 
 
 def ask_command(
@@ -54,7 +68,7 @@ def ask_command(
             help="The question; '-' reads it from stdin.", show_default=False, metavar="PROMPT"
         ),
     ] = None,
-    model: options.Model = None,
+    model: Models = None,
     system: Annotated[
         str | None,
         typer.Option(
@@ -95,6 +109,11 @@ def ask_command(
 ) -> None:
     io: IOStreams = ctx.obj
     continue_id = options.continuation(continue_last, cid, "--cid", system=system, no_save=no_save)
+    models = model or []
+    if len(models) > 1 and continue_id:
+        raise UsageError(
+            "several -m start new conversations; 'dial ask -c' afterwards continues the first"
+        )
     settings = options.settings(
         ctx, backend=backend, verbose=verbose, retries=retries, timeout=timeout
     )
@@ -105,7 +124,10 @@ def ask_command(
         settings=settings,
         make_backend=lambda: get_backend(settings, io),
         prompt=prompt,
-        model=settings.resolve_model(model) if model or not continue_id else "",
+        model=settings.resolve_model(models[0] if models else None)
+        if models or not continue_id
+        else "",
+        also=tuple(settings.resolve_model(name) for name in models[1:]),
         system=system if system is not None else settings.system,
         as_json=as_json,
         continue_id=continue_id,
@@ -126,6 +148,11 @@ def ask_command(
 
 
 def run_ask(opts: AskOptions) -> None:
+    if opts.also:
+        from dialcli.cli.ask_many import run_ask_many
+
+        run_ask_many(opts)
+        return
     from dialcli.conversation import Message, Role
     from dialcli.output import AnswerWriter
     from dialcli.turn import (

@@ -8,6 +8,10 @@ import logging
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialcli.emulator.load import LoadSettings
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,17 +29,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="accept this bearer token (Authorization: Bearer ...; default: accept any)",
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.5,
+        help="seconds the latency and limited deployments wait before answering (default 0.5)",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=4,
+        help="requests in flight the limited deployment accepts before 429 (default 4)",
+    )
     return parser.parse_args(argv)
 
 
-async def serve(sock: socket.socket, url: str, api_key: str | None, token: str | None) -> None:
+async def serve(
+    sock: socket.socket,
+    url: str,
+    api_key: str | None,
+    token: str | None,
+    load: LoadSettings | None = None,
+) -> None:
     """Run uvicorn on ``sock``; print ``url`` once it accepts connections."""
     import uvicorn
 
     from dialcli.emulator.app import build_app
 
     config = uvicorn.Config(
-        build_app(api_key, token),
+        build_app(api_key, token, load),
         log_config=None,  # uvicorn's default config logs access lines to stdout
         log_level="warning",
         access_log=False,
@@ -92,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     # down; these no-op handlers absorb the re-raise so the exit is a quiet 0.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
-    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, args.token))
+    from dialcli.emulator.load import LoadSettings
+
+    load = LoadSettings(latency=args.latency, limit=args.limit)
+    asyncio.run(serve(sock, f"http://{host}:{port}", args.api_key, args.token, load))
     return 0
 
 

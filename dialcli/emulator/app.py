@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from dialcli.emulator import apps, basic, metering
 from dialcli.emulator.auth import CoreAuthMiddleware
 from dialcli.emulator.catalog import Entry
+from dialcli.emulator.load import LoadSettings, add_load_routes
+from dialcli.emulator.load import deployments as load_deployments
 from dialcli.emulator.resources import ResourceStorage, add_resource_routes
 from dialcli.emulator.rules import CoreRequestRules
 from dialcli.emulator.storage import FileStorage, add_storage_routes, caller_bucket
@@ -130,15 +132,19 @@ def not_found_message(path: str) -> str:
     return f"Route {path} is not found"
 
 
-def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
+def build_app(
+    api_key: str | None = None, token: str | None = None, load: LoadSettings | None = None
+) -> DIALApp:
     """A fresh emulator (its own file storage and counters).
 
     ``api_key`` / ``token``: the key and bearer token it accepts; both None = open.
+    ``load``: the latency and limit of the load deployments (``load.py``).
     """
     app = DIALApp(add_healthcheck=True)
     storage = FileStorage()
     meter = metering.Meter()
-    table = deployments(storage, meter)
+    load_table = load_deployments(load or LoadSettings())
+    table = deployments(storage, meter) + load_table
     known = {entry.id for entry, _ in table}
     for entry, impl in table:
         app.add_chat_completion(entry.id, impl)
@@ -146,6 +152,7 @@ def build_app(api_key: str | None = None, token: str | None = None) -> DIALApp:
     add_storage_routes(app, storage)
     metering.add_limits_route(app, known, meter)
     add_resource_routes(app, ResourceStorage(), caller_bucket)
+    add_load_routes(app, load_table)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         # Starlette's router raises its own HTTPException for unknown routes (404)

@@ -1,0 +1,1 @@
+"""``dial batch``: work items in, one request each on the async engine, JSON Lines out."""
