@@ -15,6 +15,11 @@ from dialcli.errors import (
     exit_code_for,
 )
 
+# An internal error (a bug) exits 1 like a server error, unless this variable names
+# another code: the test suite sets 70 (EX_SOFTWARE), so a bug can never pass for an
+# expected failure there.
+INTERNAL_EXIT_VAR = "DIAL_INTERNAL_ERROR_EXIT"
+
 
 def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated
@@ -40,6 +45,9 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.output import IOStreams
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
+    from dialcli.debuglog import forget_secrets
+
+    forget_secrets()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -66,25 +74,32 @@ def _internal_error(err: Exception, streams: object) -> int:
     if not os.environ.get("DIAL_DEBUG"):
         line += " (set DIAL_DEBUG=1 for a traceback)"
     _report(err, streams, line)
-    return exit_code_for(err)
+    code = os.environ.get(INTERNAL_EXIT_VAR, "")
+    return int(code) if code.isdigit() and 0 < int(code) < 256 else exit_code_for(err)
 
 
 def _report(err: BaseException, streams: object, line: str) -> None:
-    """The one error line; with DIAL_DEBUG=1 the traceback first. Keys and tokens are
-    scrubbed, from the environment and from wherever else they were read."""
-    from dialcli.config import known_secrets
+    """The one error line; with DIAL_DEBUG=1 the traceback first. Keys, tokens and URL
+    credentials are scrubbed, from the environment and from wherever else they were read.
 
-    text = line
+    The line carries the server's words: it is kept on one line and escape sequences
+    are made visible, so a hostile server cannot rewrite the terminal.
+    """
+    from dialcli.config import known_secrets
+    from dialcli.sanitize import one_line
+
+    text = line = one_line(line)
     if os.environ.get("DIAL_DEBUG"):
         import traceback
 
         text = "".join(traceback.format_exception(err)) + line
+    from dialcli.debuglog import add_secret, scrub
+
     secrets = [os.environ.get("DIAL_API_KEY") or "", os.environ.get("DIAL_TOKEN") or ""]
     for key in [*known_secrets(), *secrets]:
-        if len(key) >= 6:  # shorter is no secret worth mangling every line for
-            from dialcli.debuglog import redact
-
-            text = text.replace(key, redact(key))
+        if key:  # also when the failure came before a backend registered it
+            add_secret(key)
+    text = scrub(text)
     streams.err(text)  # type: ignore[attr-defined]
 
 
@@ -102,6 +117,7 @@ def _run(argv: list[str] | None, io: object) -> int:
         prepare(skip_rich=typer_is_checked())
     command = get_command(app)
     args = sys.argv[1:] if argv is None else argv
+    _check_utf8(args)
     try:
         result = command.main(args=args, prog_name="dial", standalone_mode=False, obj=io)
     except typer.Abort:
@@ -121,6 +137,24 @@ def _run(argv: list[str] | None, io: object) -> int:
         where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         raise UsageError(f"{message}{where}") from None
     return result if isinstance(result, int) else 0
+
+
+def _check_utf8(args: list[str]) -> None:
+    """Arguments that are not UTF-8 are refused, like stdin: never sent, never guessed.
+
+    Python hands undecodable bytes over as lone surrogates (surrogateescape); they
+    cannot be encoded into a request, a header or a file.
+    """
+    for number, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as err:
+            code = ord(arg[err.start])
+            what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a lone surrogate"
+            raise UsageError(
+                f"argument {number} is not valid UTF-8 ({what} at offset {err.start});"
+                " convert it first, e.g. iconv -f latin1 -t utf-8"
+            ) from None
 
 
 if __name__ == "__main__":

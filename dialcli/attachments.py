@@ -10,7 +10,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dialcli.errors import DialError, UsageError
+from dialcli.bounded import mib, read_at_most
+from dialcli.errors import DialError, StorageError, UsageError
+from dialcli.private_dirs import private_dir
+from dialcli.sanitize import one_line
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 
 UPLOAD_FOLDER = "dial-cli"
 MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024
+MAX_NAME_BYTES = 200
 _URL = re.compile(r"^(https?://|files/)", re.IGNORECASE)
 
 
@@ -34,15 +38,16 @@ def read_local(ref: str) -> bytes:
     """The bytes of a local file to attach, or a clear error saying why not."""
     path = Path(ref).expanduser()
     try:
-        if path.stat().st_size > MAX_ATTACHMENT_BYTES:
-            raise UsageError(f"cannot attach {ref}: larger than 64 MiB")
-        return path.read_bytes()
+        data = read_at_most(path, MAX_ATTACHMENT_BYTES)  # st_size is 0 for /dev/zero, pipes
     except FileNotFoundError:
         raise UsageError(f"cannot attach {ref}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"cannot attach {ref}: it is a directory") from None
     except OSError as err:
         raise UsageError(f"cannot attach {ref}: {err.strerror}") from None
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise UsageError(f"cannot attach {ref}: larger than {mib(MAX_ATTACHMENT_BYTES)}")
+    return data
 
 
 def prepare(refs: list[str], backend: Backend) -> list[dict[str, Any]]:
@@ -85,15 +90,18 @@ def describe(attachment: dict[str, Any]) -> str:
     where = attachment.get("url") or (
         "inline data" if attachment.get("data") is not None else "no content"
     )
-    return f"attachment: {title} ({kind}) {where}"
+    return one_line(f"attachment: {title} ({kind}) {where}")  # the server's words
 
 
 def safe_name(title: str | None, fallback: str) -> str:
     """A file name from an untrusted title: no directories, no dot-names, no NULs."""
-    name = (title or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = title if isinstance(title, str) else ""  # a server may send any JSON value
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable() and ch not in "\0:")
     name = name.strip().lstrip(".")
-    return name[:200] or fallback
+    # File systems limit a name to 255 bytes, not characters: leave room for " (999)".
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore")
+    return name or fallback
 
 
 def _create_exclusive(folder: Path, name: str, data: bytes) -> Path:
@@ -105,10 +113,14 @@ def _create_exclusive(folder: Path, name: str, data: bytes) -> Path:
         candidate = folder / (name if n == 0 else f"{stem} ({n}){dot}{ext}")
         try:
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
         except FileExistsError:
             continue
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        except OSError as err:  # the answer is saved already; this file is not
+            raise StorageError(
+                f"could not save attachment {name!r}: {err.strerror} ({folder})"
+            ) from None
         return candidate
     raise UsageError(f"cannot save {name}: too many files with that name in {folder}")
 
@@ -117,7 +129,7 @@ def save(attachments: list[dict[str, Any]], backend: Backend, folder: Path) -> l
     """Write each attachment into ``folder``: inline data decoded, DIAL files downloaded."""
     folder = folder.expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)  # answers' files are as private as the answers
     except OSError as err:
         raise UsageError(f"cannot save attachments in {folder}: {err.strerror}") from None
     written = []
@@ -126,7 +138,7 @@ def save(attachments: list[dict[str, Any]], backend: Backend, folder: Path) -> l
         if attachment.get("data") is not None:
             try:
                 data = base64.b64decode(attachment["data"], validate=True)
-            except ValueError:
+            except (ValueError, TypeError):
                 data = str(attachment["data"]).encode()  # text attachments are sent raw
         elif str(attachment.get("url", "")).startswith("files/"):
             data = backend.download_file(attachment["url"])
@@ -136,11 +148,17 @@ def save(attachments: list[dict[str, Any]], backend: Backend, folder: Path) -> l
     return written
 
 
+def listed(custom_content: Any) -> list[dict[str, Any]]:
+    """The attachments of an answer's custom_content: only objects, whatever was sent."""
+    found = custom_content.get("attachments") if isinstance(custom_content, dict) else None
+    return [a for a in found if isinstance(a, dict)] if isinstance(found, list) else []
+
+
 def report(
     io: IOStreams, backend: Backend, custom_content: dict[str, Any] | None, folder: Path | None
 ) -> None:
     """List an answer's attachments on stderr; save them into ``folder`` when given."""
-    found = (custom_content or {}).get("attachments") or []
+    found = listed(custom_content)
     for attachment in found:
         io.err(describe(attachment))
     if found and folder is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from dialcli import config_checks as checks
 from dialcli.errors import UsageError
 
 APP_NAME = "dial"
@@ -60,6 +61,9 @@ CONFIG_KEYS = frozenset(
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
+# How the flags passed to resolve_settings are spelled on the command line.
+FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
+MAX_CONFIG_BYTES = 1024 * 1024
 KEY_COMMAND_TIMEOUT = 60.0  # long enough for a passphrase prompt (pinentry), not forever
 
 
@@ -94,12 +98,16 @@ class Settings:
     verbose: bool = False
     markdown: bool | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    # Where each came from, named when it is refused (a secret is never shown).
+    api_key_source: str = "DIAL_API_KEY"
+    token_source: str = "DIAL_TOKEN"
+    url_source: str = ""
     max_prompt_tokens: int | None = None  # ask/chat: DIAL may leave out old turns to fit
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
         if self.api_key:
-            return self.api_key
+            return checks.secret(self.api_key, self.api_key_source)
         if self.api_key_command:
             return run_key_command(self.api_key_command, self.config_path)
         raise UsageError(
@@ -120,6 +128,7 @@ class Settings:
         """These settings with the credential resolved: call it when a request is about to
         be made. A token wins over a key, whose command is then never run."""
         if self.token:
+            checks.secret(self.token, self.token_source, "token")
             return self
         if self.token_command:
             token = run_key_command(self.token_command, self.config_path, "token_command")
@@ -134,14 +143,17 @@ class Settings:
         """
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend {self.backend!r}; choose 'raw' or 'sdk'")
-        checked = replace(self, url=validate_url(self.url))
+        checked = replace(self, url=validate_url(self.url, self.url_source))
         return checked.with_key()
 
     def auth_header(self) -> tuple[str, str]:
         """The one credential header to send: a bearer token, else the key. Never both:
         DIAL Core answers 400 to a request that carries both (Proxy.authorizeRequest)."""
         if self.token:
-            return "Authorization", f"Bearer {self.token}"
+            return (
+                "Authorization",
+                f"Bearer {checks.secret(self.token, self.token_source, 'token')}",
+            )
         return "Api-Key", self.require_key()
 
     def secrets(self) -> list[str]:
@@ -168,12 +180,17 @@ class ConfigFile:
 
 def read_config_file(path: Path) -> ConfigFile:
     """The parsed config.toml; an absent file is an empty one."""
+    from dialcli.bounded import mib, read_at_most
+
     try:
-        raw = path.read_bytes()
+        raw = read_at_most(path, MAX_CONFIG_BYTES)  # DIAL_CONFIG=/dev/zero must not hang
     except FileNotFoundError:
         return ConfigFile(path)
     except OSError as err:
         return ConfigFile(path, error=UsageError(f"cannot read config file {path}: {err.strerror}"))
+    if len(raw) > MAX_CONFIG_BYTES:
+        too_large = f"cannot read config file {path}: larger than {mib(MAX_CONFIG_BYTES)}"
+        return ConfigFile(path, error=UsageError(too_large))
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
@@ -218,11 +235,11 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
             f"{where} failed with exit status {done.returncode}; run it yourself to see why"
         )
     lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
-    key = lines[0].strip() if lines else ""
+    key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
     _seen_secrets.add(key)
-    return key
+    return checks.secret(key, where, "token" if name == "token_command" else "API key")
 
 
 def config_file_warnings(config: ConfigFile) -> list[str]:
@@ -259,26 +276,19 @@ def read_config(env: Mapping[str, str] | None = None) -> ConfigFile:
     return read_config_file(config_path_from(os.environ if env is None else env))
 
 
-def validate_url(url: str) -> str:
+def validate_url(url: str, where: str = "") -> str:
     """A DIAL base URL: http(s), with a host; trailing slash dropped."""
+    source = f" ({where})" if where else ""
+    if url != url.strip() or any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: blanks or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise UsageError(f"invalid DIAL URL {url!r}: bad port") from None
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: bad port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"invalid DIAL URL {url!r}: expected http(s)://host[:port][/path]")
+        raise UsageError(f"invalid DIAL URL {url!r}{source}: expected http(s)://host[:port][/path]")
     return url.rstrip("/")
-
-
-def _number(value: Any, name: str, kind: type, source: str) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"invalid {name} {value!r} in {source}") from None
-    if number < 0:
-        raise UsageError(f"invalid {name} {value!r} in {source}: must not be negative")
-    return number
 
 
 def _prompt_limit(value: Any, source: str) -> int | None:
@@ -306,45 +316,56 @@ def resolve_settings(
     if config.error is not None:
         raise config.error
     config_path, file = config.path, config.data
-    source = str(config_path)
+    checks.check_file(file, config_path)
 
-    def pick(flag: str, env_name: str | None, key: str, default: Any) -> Any:
+    def pick(flag: str, env_name: str | None, key: str, default: Any) -> tuple[Any, str]:
+        """The value and where it came from (named in errors)."""
         if flag in flags:
-            return flags[flag]
+            return flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
         if env_name and env.get(env_name):
-            return env[env_name]
+            return env[env_name], env_name
         if key in file:
-            return file[key]
-        return default
+            return file[key], checks.file_where(key, config_path)
+        return default, "the default"
 
-    timeouts = file.get("timeouts", {}) if isinstance(file.get("timeouts"), dict) else {}
+    timeouts = file.get("timeouts", {})
     connect = flags.get("connect_timeout", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT))
-    read = flags.get("read_timeout", timeouts.get("read", DEFAULT_READ_TIMEOUT))
-    home_value = pick("home", "DIAL_HOME", "home", None)
+    read, read_where = (
+        (flags["read_timeout"], "--timeout")
+        if "read_timeout" in flags
+        else (
+            timeouts.get("read", DEFAULT_READ_TIMEOUT),
+            checks.file_where("timeouts.read", config_path),
+        )
+    )
+    home_value, home_where = pick("home", "DIAL_HOME", "home", None)
     log = env.get("DIAL_LOG", "").lower() == "debug"
-    aliases = file.get("aliases", {})
-    backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND))
-    api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)
-    api_key = pick("api_key", "DIAL_API_KEY", "api_key", None)
-    token = pick("token", "DIAL_TOKEN", "token", None)
+    backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND)[0])
+    api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)[0]
+    url, url_where = pick("url", "DIAL_URL", "url", DEFAULT_URL)
+    api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
+    token, token_where = pick("token", "DIAL_TOKEN", "token", None)
     _seen_secrets.update(str(s) for s in (api_key, token) if s)
     return Settings(
-        url=str(pick("url", "DIAL_URL", "url", DEFAULT_URL)).rstrip("/"),
+        url=str(url).rstrip("/"),  # checked by for_requests, which names url_source
+        url_source=url_where,
         api_key=api_key,
-        api_key_command=str(file["api_key_command"]) if file.get("api_key_command") else None,
+        api_key_source=key_where,
+        api_key_command=file.get("api_key_command") or None,
         token=token,
-        token_command=str(file["token_command"]) if file.get("token_command") else None,
-        model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)),
+        token_source=token_where,
+        token_command=file.get("token_command") or None,
+        model=str(pick("model", "DIAL_MODEL", "model", DEFAULT_MODEL)[0]),
         backend=backend,
         api_version=str(api_version) if api_version else None,
-        home=Path(home_value).expanduser() if home_value else user_data_path(),
+        home=checks.home(home_value, home_where) if home_value else user_data_path(),
         config_path=config_path,
-        retries=_number(pick("retries", None, "retries", DEFAULT_RETRIES), "retries", int, source),
-        connect_timeout=_number(connect, "connect timeout", float, source),
-        read_timeout=_number(read, "read timeout", float, source),
-        system=pick("system", None, "system", None),
+        retries=checks.retries(*pick("retries", None, "retries", DEFAULT_RETRIES)),
+        connect_timeout=checks.seconds(connect, checks.file_where("timeouts.connect", config_path)),
+        read_timeout=checks.seconds(read, read_where),
+        system=pick("system", None, "system", None)[0],
         verbose=bool(flags.get("verbose")) or log,
-        markdown=file.get("markdown") if isinstance(file.get("markdown"), bool) else None,
-        max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), source),
-        aliases={str(k): str(v) for k, v in aliases.items()} if isinstance(aliases, dict) else {},
+        markdown=file.get("markdown"),
+        max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), str(config_path)),
+        aliases=dict(file.get("aliases", {})),
     )

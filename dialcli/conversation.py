@@ -25,11 +25,19 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# A message's content is text, or (OpenAI multimodal form, written by other tools or by
+# import) a list of parts such as {"type": "text", "text": ...}. Either is kept and sent
+# exactly as it is; only what is shown is reduced to text.
+Content = str | list[Any]
+
+
 @dataclass
 class Message:
     role: Role
-    content: str
+    content: Content
     usage: dict[str, Any] | None = None
+    # Any JSON value read from a file is kept as it is (never rewritten); code that looks
+    # inside uses ``custom`` below, which is a dict or None.
     custom_content: dict[str, Any] | None = None
     interrupted: bool = False
     model: str | None = None
@@ -45,6 +53,16 @@ class Message:
     # Fields this version does not know (e.g. DIAL Chat's ``like``, ``settings``):
     # kept and written back unchanged.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The content as shown and searched: the text parts of a list, joined."""
+        return content_text(self.content)
+
+    @property
+    def custom(self) -> dict[str, Any] | None:
+        """``custom_content`` when it is an object (a foreign file may hold anything)."""
+        return self.custom_content if isinstance(self.custom_content, dict) else None
 
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``.
@@ -88,7 +106,7 @@ class Message:
     def from_dict(cls, data: dict[str, Any]) -> Message:
         return cls(
             role=Role(data["role"]),
-            content=str(data.get("content") or ""),
+            content=_content(data.get("content")),
             usage=data.get("usage"),
             custom_content=data.get("custom_content"),
             interrupted=bool(data.get("interrupted", False)),
@@ -140,11 +158,11 @@ class Conversation:
         if not self.updated:
             self.updated = self.created
 
-    def add(self, role: Role, content: str, **kwargs: Any) -> Message:
+    def add(self, role: Role, content: Content, **kwargs: Any) -> Message:
         message = Message(role, content, **kwargs)
         self.messages.append(message)
         if not self.title and role is Role.USER:
-            self.title = make_title(content)
+            self.title = make_title(message.text)
         return message
 
     def request_messages(self) -> list[dict[str, Any]]:
@@ -198,3 +216,18 @@ def make_title(text: str, limit: int = 60) -> str:
     """First line of the first question, shortened: what `history list` shows."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def content_text(content: Any) -> str:
+    """Text of a message's content: a string as is, the text parts of a list joined."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        return " ".join(p for p in parts if isinstance(p, str))
+    return ""
+
+
+def _content(value: Any) -> Content:
+    # Missing or null is an empty text; anything else stays exactly as it was read.
+    return "" if value is None else value  # type: ignore[no-any-return]

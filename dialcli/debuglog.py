@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
+from dialcli.sanitize import one_line
+
 if TYPE_CHECKING:
     import httpx
 
@@ -18,6 +20,43 @@ def redact(value: str) -> str:
     if len(value) <= 8:
         return "***"
     return "***" + value[-4:]
+
+
+# Every secret this run uses (the key or token, from wherever it came; credentials in
+# DIAL_URL), with what is shown instead. Scrubbed from each -v line and from the one
+# error line, since a server may echo any of them in its messages.
+_SECRETS: dict[str, str] = {}
+
+
+def add_secret(value: str, shown: str | None = None) -> None:
+    """Never show ``value``: ``shown`` instead (default: redacted)."""
+    if shown is not None or len(value) >= 6:  # a 1-5 character "key" is no secret worth it
+        _SECRETS[value] = redact(value) if shown is None else shown
+
+
+def add_url_secrets(url: str) -> None:
+    """Credentials in a URL (``http://user:pass@host``) are shown as ``http://host``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at:
+        add_secret(userinfo + "@", "")
+        if parts.password:
+            add_secret(parts.password, "***")
+
+
+def forget_secrets() -> None:
+    """A new run (tests run many in one process) starts with none."""
+    _SECRETS.clear()
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered secret replaced; longest first (one may hold another)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, _SECRETS[secret])
+    return text
 
 
 class DebugLog:
@@ -44,7 +83,8 @@ class DebugLog:
             # Belt and braces: a key echoed by a server in a body must not leak either.
             message = message.replace(secret, redact(secret))
         prefix = f"[{self.elapsed_ms():8.1f} ms] " if timed else ""
-        self._stream.write(f"dial: debug: {prefix}{message}\n")
+        # Bodies and headers come from the server: one line each, no escape sequences.
+        self._stream.write(f"dial: debug: {prefix}{one_line(scrub(message))}\n")
         self._stream.flush()
 
     def headers(self, direction: str, headers: Iterable[tuple[str, str]]) -> None:

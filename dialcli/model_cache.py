@@ -87,6 +87,8 @@ def save(
     """Replace the cache (best effort: a read-only data directory just means no cache)."""
     import orjson
 
+    from dialcli.private_dirs import private_dir
+
     path = cache_path(home)
     doc = {
         "version": VERSION,
@@ -97,7 +99,7 @@ def save(
     }
     tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, home)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(orjson.dumps(doc))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dialcli.sanitize import one_line
+
 if TYPE_CHECKING:
     from dialcli.conversation import Conversation
 
@@ -13,15 +15,24 @@ def stage_mark(status: str | None) -> str:
     return {"completed": "done", "failed": "failed"}.get(status or "", "…")
 
 
-def format_stages(custom_content: dict[str, Any] | None) -> str:
-    """Stages folded to one line each, e.g. ``[stage: Searching (done)]``."""
-    if not custom_content or not custom_content.get("stages"):
+def format_stages(custom_content: Any) -> str:
+    """Stages folded to one line each, e.g. ``[stage: Searching (done)]``.
+
+    Saved files may come from anywhere: stages that are not a list of objects are skipped.
+    """
+    stages = custom_content.get("stages") if isinstance(custom_content, dict) else None
+    if not isinstance(stages, list):
         return ""
     lines = [
-        f"[stage: {stage.get('name') or '?'} ({stage_mark(stage.get('status'))})]"
-        for stage in custom_content["stages"]
+        f"[stage: {_name(stage.get('name'))} ({stage_mark(_name(stage.get('status')))})]"
+        for stage in stages
+        if isinstance(stage, dict)
     ]
-    return "\n".join(lines) + "\n"
+    return "".join(line + "\n" for line in lines)
+
+
+def _name(value: Any) -> str:
+    return one_line(value) if isinstance(value, str) and value else "?"
 
 
 def short_time(timestamp: str) -> str:
@@ -56,7 +67,7 @@ def transcript(
         body.append(f"System: {conv.system}")
     for index, message in enumerate(conv.messages[start:], start):
         label = "You" if message.role == "user" else "Assistant"
-        text = message.content
+        text = message.text
         if message.interrupted:
             text += " [interrupted]"
         stages = format_stages(message.custom_content)

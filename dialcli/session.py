@@ -8,11 +8,12 @@ leaves both it and the saved file as they were.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from dialcli.backends.base import ChatRequest, Reply
 from dialcli.conversation import Conversation, Message, Role, utc_now
-from dialcli.errors import UsageError
+from dialcli.errors import DialError, StorageError, UsageError
 
 if TYPE_CHECKING:
     from dialcli.store import Store
@@ -84,21 +85,19 @@ class Session:
     ) -> None:
         """Keep a finished (or interrupted) exchange in memory and on disk; with
         ``replace`` it takes the place of the last exchange (/retry)."""
+        old = self.conversation.messages[-2:] if replace else []
         if replace:
             del self.conversation.messages[-2:]
         answer = self._remember(question, reply, interrupted)
-        if replace:
-            self._rewrite()
-        elif self.store is None:
+        if self.store is None:
             return
-        elif self.saved:
-            # Another process may have appended meanwhile: follow the file.
-            self.conversation = self.store.append(
-                self.id, [question, answer], model=self.conversation.model
-            )
-        else:
+        if not self.saved:
             self.store.create(self.conversation)
             self.saved = True
+        else:
+            # Another process may have appended meanwhile: the change is applied to the
+            # file as it is now (see _replace for /retry).
+            self._replace(old, [question, answer])
 
     def _remember(self, question: Message, reply: Reply, interrupted: bool) -> Message:
         """Add the exchange to the conversation in memory; return the answer message."""
@@ -136,8 +135,12 @@ class Session:
         """/undo: drop the last exchange, in memory and on disk."""
         if not self._ends_in_exchange():
             raise UsageError("nothing to undo yet")
+        old = self.conversation.messages[-2:]
         del self.conversation.messages[-2:]
-        self._rewrite()
+        if self.saved:
+            self._replace(old, [])
+        else:
+            self._create()
 
     def _ends_in_exchange(self) -> bool:
         messages = self.conversation.messages
@@ -155,15 +158,33 @@ class Session:
         """/system: replace the system prompt, on disk at once (record() follows the file,
         so the file must hold the new prompt)."""
         self.conversation.system = text
-        self._rewrite()
+        if self.saved and self.store is not None:
+            conv = self.conversation
+            self.conversation = self.store.append(conv.id, [], model=conv.model, system=text)
+        else:
+            self._create()
 
     def start_new(self) -> Session:
         """/new: an empty conversation with the same model, system prompt and store."""
         return Session.new(self.store, self.conversation.model, self.conversation.system)
 
-    def _rewrite(self) -> None:
-        """Save the whole conversation (after /retry, /undo or /system changed it)."""
+    def _create(self) -> None:
         # A conversation never saved stays unsaved until it holds an exchange.
-        if self.store is not None and (self.saved or self.conversation.messages):
-            self.store.save(self.conversation)
+        if self.store is not None and self.conversation.messages:
+            self.store.create(self.conversation)
             self.saved = True
+
+    def _replace(self, old: list[Message], new: list[Message]) -> None:
+        """The saved conversation's last messages ``old`` become ``new``, applied to the
+        file as it is now. If another process changed them meanwhile, nothing is
+        overwritten (StorageError) and this session follows the file."""
+        if self.store is None:
+            return
+        try:
+            self.conversation = self.store.replace_last(
+                self.id, old, new, model=self.conversation.model
+            )
+        except StorageError:
+            with suppress(DialError):
+                self.conversation = self.store.load(self.id)
+            raise

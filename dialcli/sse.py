@@ -22,24 +22,51 @@ class Event:
     retry: int | None = None
 
 
+class EventTooLarge(ValueError):
+    """One event (or one line) grew past the decoder's cap; the stream cannot go on."""
+
+
+# No DIAL chunk comes near this; a server that sends more in one event is broken or
+# hostile, and buffering it would only exhaust memory.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
 class SSEDecoder:
     """Bytes in, events out; keeps the partial line between feeds.
 
-    Each byte is looked at once: a chunk is split on its own line ends, and only the
-    unfinished last line is kept (and joined to the next chunk's first line).
+    Each byte is looked at and copied a bounded number of times: the pieces of an
+    unfinished line are kept in a list and joined once, when its line end arrives, so a
+    100 MB line costs what its length costs. An event (or a line) larger than
+    ``max_event_bytes`` raises EventTooLarge.
     """
 
-    __slots__ = ("_buffer", "_data", "_event", "_last_id", "_retry", "_started", "_trailing_cr")
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_event",
+        "_head",
+        "_last_id",
+        "_limit",
+        "_pending",
+        "_pending_size",
+        "_retry",
+        "_started",
+        "_trailing_cr",
+    )
 
-    def __init__(self) -> None:
-        self._buffer = b""
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._limit = max_event_bytes
+        self._head = b""  # the first bytes, until we know whether they are a BOM
         self._started = False
+        self._pending: list[bytes] = []  # pieces of the unfinished line
+        self._pending_size = 0
         # A chunk ending in CR may be the first half of CRLF: the LF that follows
         # must not end a second (empty) line, which would dispatch early.
         self._trailing_cr = False
         # Raw bytes per data line, decoded once per event: LF is ASCII, so decoding the
         # joined lines gives the same text (and U+FFFD) as decoding each line.
         self._data: list[bytes] = []
+        self._data_size = 0
         self._event = ""
         self._last_id: str | None = None  # per spec, not reset between events
         self._retry: int | None = None
@@ -62,13 +89,18 @@ class SSEDecoder:
         for line in lines:
             # The two lines DIAL sends, inline (the hot loop); the rest in _line.
             if line[:5] == b"data:":
-                data.append(line[6:] if line[5:6] == b" " else line[5:])
+                value = line[6:] if line[5:6] == b" " else line[5:]
+                self._data_size += len(value) + 1
+                if self._data_size > self._limit:
+                    raise EventTooLarge(self._too_large())
+                data.append(value)
             elif line:
                 self._line(line)
             elif data:
                 payload = data[0] if len(data) == 1 else b"\n".join(data)
                 events.append(payload if make is None else make(payload))
                 self._data = data = []
+                self._data_size = 0
                 self._event = ""
             else:
                 self._event = ""
@@ -83,24 +115,38 @@ class SSEDecoder:
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
         if not self._started:
-            self._buffer += chunk
-            if len(self._buffer) < 3 and _BOM.startswith(self._buffer):
+            self._head += chunk
+            if len(self._head) < 3 and _BOM.startswith(self._head):
                 return []
             self._started = True
-            chunk = self._buffer[3:] if self._buffer.startswith(_BOM) else self._buffer
-            self._buffer = b""
-        if b"\r" not in chunk:
-            # Fast path (DIAL sends LF only): split once, keep the unfinished tail.
-            lines = chunk.split(b"\n")
-            if self._buffer:
-                lines[0] = self._buffer + lines[0]
-        else:
-            data = self._buffer + chunk
-            self._trailing_cr = data.endswith(b"\r")
+            chunk = self._head[3:] if self._head.startswith(_BOM) else self._head
+            self._head = b""
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if end < 0:  # no line end: keep the piece, join it when the line is complete
+            if chunk:
+                self._pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._pending_size > self._limit:
+                    raise EventTooLarge(self._too_large())
+            return []
+        done, rest = chunk[: end + 1], chunk[end + 1 :]
+        if self._pending:
+            self._pending.append(done)
+            done = b"".join(self._pending)
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        if self._pending_size > self._limit:
+            raise EventTooLarge(self._too_large())
+        if b"\r" in done:
+            self._trailing_cr = not rest and done.endswith(b"\r")
             # Split before decoding so only CR and LF count as line ends, never U+2028.
-            lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        self._buffer = lines.pop()
+            done = done.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = done.split(b"\n")
+        lines.pop()  # empty: ``done`` ends with its line end
         return lines
+
+    def _too_large(self) -> str:
+        return f"an event in the stream is larger than {self._limit // (1024 * 1024)} MiB"
 
     def _line(self, raw: bytes) -> None:
         """A non-empty line other than ``data: …`` (those are handled inline)."""
@@ -110,6 +156,9 @@ class SSEDecoder:
         if sep and value[:1] == b" ":
             value = value[1:]
         if name == b"data":
+            self._data_size += len(value) + 1
+            if self._data_size > self._limit:
+                raise EventTooLarge(self._too_large())
             self._data.append(value)
         elif name == b"event":
             self._event = value.decode("utf-8", "replace")

@@ -6,6 +6,7 @@ from typing import Any, TextIO
 
 from dialcli.backends.base import Delta, merge_custom_content
 from dialcli.render import stage_mark
+from dialcli.sanitize import for_terminal, one_line
 
 
 class StageReporter:
@@ -23,19 +24,23 @@ class StageReporter:
         if self._mode == "none" or not delta.custom_content:
             return
         updates = delta.custom_content.get("stages")
-        if not updates:
+        if not isinstance(updates, list) or not updates:
             return
         merge_custom_content(self._stages, {"stages": updates})
-        stages = self._stages["stages"]
+        stages = self._stages.get("stages")
+        if not isinstance(stages, list):
+            return
         for update in updates:
-            index = update.get("index", 0)
-            stage = stages[index] if index < len(stages) else {}
-            name = stage.get("name") or f"stage {index + 1}"
+            index = update.get("index", 0) if isinstance(update, dict) else None
+            if type(index) is not int or not 0 <= index < len(stages):
+                continue  # a shape DIAL never sends: nothing sensible to show
+            stage = stages[index] if isinstance(stages[index], dict) else {}
+            name = one_line(str(stage.get("name") or f"stage {index + 1}"))
             if index not in self._announced and stage.get("name"):
                 self._announced.add(index)
                 self._write(f"▸ {name}")
             if self._mode == "full" and update.get("content"):
-                self._content(index, str(update["content"]))
+                self._content(index, for_terminal(str(update["content"])))
             status = stage.get("status")
             if status and index not in self._closed:
                 self._closed.add(index)

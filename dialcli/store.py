@@ -26,8 +26,9 @@ from typing import Any
 
 import orjson
 
-from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
+from dialcli.conversation import Conversation, Message, Role, content_text, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
+from dialcli.private_dirs import private_dir
 from dialcli.store_index import (
     TEMP_PREFIX,
     UUID_RE,
@@ -170,13 +171,19 @@ class Store:
                 raise StorageError(f"could not save conversation: it already exists ({path})")
             self._write(path, conv)
 
-    def save(self, conv: Conversation) -> None:
-        """Rewrite the whole conversation (e.g. after /retry), bumping ``conv.updated``."""
+    def save(self, conv: Conversation, *, expected: list[Message]) -> None:
+        """Rewrite the whole conversation (e.g. adopting DIAL's copy), bumping ``updated``.
+
+        ``expected`` is what the caller read: under the lock the file must still hold
+        exactly those messages, or another process saved meanwhile and nothing is
+        written (StorageError). An unreadable file is reported, never overwritten.
+        """
         path = self._file(conv.id)
         with self._locked(conv.id):
-            if path.exists():
-                self.load(conv.id)  # an unreadable file is reported, never overwritten
-            conv.updated = _later(utc_now(), conv.updated)
+            stored = self.load(conv.id)
+            if [m.to_dict() for m in stored.messages] != [m.to_dict() for m in expected]:
+                raise _changed(path)
+            conv.updated = _later(utc_now(), stored.updated)
             self._write(path, conv)
 
     def append(
@@ -194,17 +201,39 @@ class Store:
         given) becomes the conversation's model; ``system`` replaces the system prompt
         (``None`` removes it). Returns the conversation as written.
         """
+        return self.replace_last(conv_id, [], messages, model=model, system=system)
+
+    def replace_last(
+        self,
+        conv_id: str,
+        old: list[Message],
+        new: list[Message],
+        *,
+        model: str | None = None,
+        system: str | None = _UNSET,
+    ) -> Conversation:
+        """Replace the stored conversation's last messages ``old`` by ``new`` (/retry).
+
+        Applied to the file as it is now, under the lock, like ``append``. When the
+        file's last messages are no longer ``old`` (another process appended or retried
+        meanwhile), nothing is written: StorageError, and the caller re-reads.
+        """
         path = self._file(conv_id)
         with self._locked(conv_id):
             conv = self.load(conv_id)
-            conv.messages.extend(messages)
+            keep = len(conv.messages) - len(old)
+            tail = conv.messages[keep:] if old else []
+            if keep < 0 or [m.to_dict() for m in tail] != [m.to_dict() for m in old]:
+                raise _changed(path)
+            del conv.messages[keep:]
+            conv.messages.extend(new)
             if model:
                 conv.model = model
             if system is not _UNSET:
                 conv.system = system
             if not conv.title:
                 first = next((m for m in conv.messages if m.role is Role.USER), None)
-                conv.title = make_title(first.content) if first else ""
+                conv.title = make_title(first.text) if first else ""
             conv.updated = _later(utc_now(), conv.updated)
             self._write(path, conv)
         return conv
@@ -240,27 +269,24 @@ class Store:
             return []
         return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
-    def _ensure_dirs(self) -> None:
-        for directory in (self.home, self._dir, self._dir / ".locks"):
-            try:
-                directory.mkdir(parents=True, mode=0o700)
-            except FileExistsError:
-                continue
-            except OSError as err:
-                raise _save_error(err, directory) from None
-            with suppress(OSError):
-                os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    def _ensure_dirs(self, verb: str = "save") -> None:
+        locks = self._dir / ".locks"
+        try:
+            private_dir(locks, self.home)
+        except OSError as err:
+            raise _save_error(err, Path(err.filename or locks), verb) from None
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
         """Hold the conversation's advisory lock (flock) for the block."""
-        self._ensure_dirs()
+        verb = "delete" if unlink else "save"  # only delete() asks to unlink the lock
+        self._ensure_dirs(verb)
         lock_path = self._dir / ".locks" / f"{conv_id}.lock"
         while True:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             except OSError as err:
-                raise _save_error(err, lock_path) from None
+                raise _save_error(err, lock_path, verb) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 # delete() unlinks the lock file while holding it; whoever was waiting
@@ -325,9 +351,16 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _save_error(err: OSError, path: Path) -> StorageError:
+def _save_error(err: OSError, path: Path, verb: str = "save") -> StorageError:
     reason = err.strerror or str(err)
-    return StorageError(f"could not save conversation: {reason} ({path})")
+    return StorageError(f"could not {verb} conversation: {reason} ({path})")
+
+
+def _changed(path: Path) -> StorageError:
+    return StorageError(
+        "could not save conversation: it changed in another process meanwhile;"
+        f" nothing was overwritten ({path})"
+    )
 
 
 def _distinct_width(ids: list[str], shortest: int = 8) -> int:
@@ -373,8 +406,8 @@ def _first_match(doc: dict[str, Any], pattern: re.Pattern[str]) -> tuple[str, in
     """Snippet and place of the first match: system prompt first, then messages in order."""
     system = doc.get("system")
     texts: list[tuple[str, int | None]] = [(system, None)] if isinstance(system, str) else []
-    # str(... or "") as in Message.from_dict, so search sees what `history show` shows.
-    texts += [(str(m.get("content") or ""), i) for i, m in enumerate(doc.get("messages", []))]
+    # content_text as Message.text, so search sees what `history show` shows.
+    texts += [(content_text(m.get("content")), i) for i, m in enumerate(doc.get("messages", []))]
     for text, where in texts:
         found = pattern.search(text)
         if found:

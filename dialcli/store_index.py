@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 from contextlib import suppress
@@ -30,6 +31,7 @@ TEMP_PREFIX = ".tmp-"
 STALE_TEMP_SECONDS = 3600
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ROLES = frozenset(str(r) for r in Role)
+FOREIGN_NAME = "not a conversation file (dial names them <lowercase uuid>.json); ignored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,8 @@ def parse(data: bytes, name: str) -> dict[str, Any]:
     if not isinstance(messages, list):
         raise BadFile("not a conversation ('messages' is not a list)")
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+        role = message.get("role") if isinstance(message, dict) else None
+        if type(role) is not str or role not in _ROLES:
             raise BadFile(f"not a conversation (message {i} has no valid role)")
     return doc
 
@@ -156,6 +159,8 @@ def _read_entry(path: str, name: str, *, head_only: bool) -> list[Any] | None:
         return [0, 0, 0, f"cannot read: {err.strerror}"]  # key 0 never matches: retried
     try:
         st = os.fstat(fd)  # of the descriptor read, so the key matches these bytes
+        if not stat.S_ISREG(st.st_mode):  # e.g. a directory named <uuid>.json
+            return [0, 0, 0, "not a regular file"]
         key = [st.st_ino, st.st_size, st.st_mtime_ns]
         if head_only and st.st_size > HEAD_BYTES:
             fields = _head_fields(os.read(fd, HEAD_BYTES), name)
@@ -164,6 +169,8 @@ def _read_entry(path: str, name: str, *, head_only: bool) -> list[Any] | None:
             os.lseek(fd, 0, os.SEEK_SET)
         with open(fd, "rb", closefd=False) as f:
             data = f.read()
+    except OSError as err:
+        return [0, 0, 0, f"cannot read: {err.strerror}"]
     finally:
         os.close(fd)
     try:
@@ -232,6 +239,11 @@ def _refresh(
                     _sweep_temp(dirent, now)
                 continue
             if not name.endswith(".json"):
+                continue
+            if not UUID_RE.fullmatch(name[:-5]):
+                # dial addresses conversations by lowercase UUID only: a file it could
+                # list but never load (notes.json, an uppercase id) is reported instead.
+                new[name] = [0, 0, 0, FOREIGN_NAME]
                 continue
             entry = old.get(name)
             if entry is None:  # not indexed: no stat here, the read takes one (fstat)

@@ -38,22 +38,24 @@ class Answer:
 def answers(conv: Conversation, prices: Mapping[str, Any]) -> list[Answer]:
     """Every assistant message of ``conv`` with its usage and cost at ``prices``."""
     out: list[Answer] = []
-    sent = [conv.system] if conv.system else []
+    # Text only: a content list (other tools, imports) counts by its text parts.
+    sent = [conv.system] if isinstance(conv.system, str) and conv.system else []
     turn = 0
     for index, message in enumerate(conv.messages):
         if message.role == "user":
             turn += 1
         if message.role != "assistant":
-            sent.append(message.content)
+            sent.append(message.text)
             continue
         model = message.model or conv.model
         cost = answer_cost(
             Pricing.of(prices.get(model)),
             message.usage,
             prompt_text="\n".join(sent),
-            answer_text=message.content,
+            answer_text=message.text,
         )
-        total = (message.latency_ms or {}).get("total")
+        latency = message.latency_ms if isinstance(message.latency_ms, dict) else {}
+        total = latency.get("total")
         out.append(
             Answer(
                 turn=turn,
@@ -65,7 +67,7 @@ def answers(conv: Conversation, prices: Mapping[str, Any]) -> list[Answer]:
                 total_ms=float(total) if isinstance(total, int | float) else None,
             )
         )
-        sent.append(message.content)
+        sent.append(message.text)
     return out
 
 

@@ -14,8 +14,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # tests/ helpers import as plain modules
 
 from faultserver import FaultServer
-from helpers import EMULATOR_KEY, EMULATOR_TOKEN, RunningEmulator, start_emulator
+from helpers import EMULATOR_KEY, EMULATOR_TOKEN, INTERNAL_EXIT, RunningEmulator, start_emulator
 
+from dialcli.__main__ import INTERNAL_EXIT_VAR
 from dialcli.backends.retry import RetryPolicy
 
 
@@ -49,6 +50,7 @@ def dial_env(emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
         DIAL_HOME=str(tmp_path / "home"),
         DIAL_CONFIG=str(tmp_path / "config.toml"),  # does not exist: defaults apply
     )
+    env[INTERNAL_EXIT_VAR] = str(INTERNAL_EXIT)
     return env
 
 
@@ -106,3 +108,6 @@ def _no_inherited_dial_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
             monkeypatch.delenv(name)
     monkeypatch.setenv("DIAL_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("DIAL_HOME", str(tmp_path / "home"))
+    # An internal error exits 70 in every test, in-process and in subprocesses built from
+    # dial_env or run_installed: cli_harness fails any run that meets one unexpectedly.
+    monkeypatch.setenv(INTERNAL_EXIT_VAR, str(INTERNAL_EXIT))

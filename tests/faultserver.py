@@ -190,7 +190,15 @@ class FaultServer:
         return Recorded(method, target, scenario, headers, body)
 
     def _respond(self, conn: socket.socket, request: Recorded) -> None:
+        from hostile_scenarios import HOSTILE, evil_listing
+
         path = request.path.split("?", 1)[0]
+        if path == "/hostile/openai/models":  # DIAL_URL=<url>/hostile lists evil names
+            evil_listing(self, conn)
+            return
+        if request.scenario in HOSTILE and path != request.scenario:
+            HOSTILE[request.scenario](self, conn, request)
+            return
         if request.method == "GET" and path in ("/openai/models", "/openai/deployments"):
             data = [{"id": s, "model": s, "object": "model"} for s in SCENARIOS]
             self._send_json(conn, 200, {"object": "list", "data": data})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import IO
 
 EMULATOR_KEY = "test-key-abc123"
+INTERNAL_EXIT = 70  # DIAL_INTERNAL_ERROR_EXIT in every test (conftest.py)
 EMULATOR_TOKEN = "test-jwt-eyJhbGciOi.user42"  # a bearer token the session emulator accepts
 
 

@@ -93,9 +93,8 @@ def test_bad_url_from_the_command_line_exits_2_with_one_line(monkeypatch, tmp_pa
     monkeypatch.setenv("DIAL_API_KEY", "k")
     result = run_dial(["ask", "hi"])
     assert result.code == 2
-    assert (
-        result.stderr
-        == "dial: invalid DIAL URL 'localhost:8080': expected http(s)://host[:port][/path]\n"
+    assert result.stderr == (
+        "dial: invalid DIAL URL 'localhost:8080' (DIAL_URL): expected http(s)://host[:port][/path]\n"
     )
 
 

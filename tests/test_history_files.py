@@ -298,9 +298,7 @@ def test_importing_twice_does_not_duplicate_and_never_overwrites(tmp_path):
     path = write(tmp_path, {"version": 5, "history": [V5_CONVERSATION], "folders": [V5_FOLDER]})
     code, out, _ = dial("history", "import", path)
     [conv_id] = imported_ids(out)
-    conv = Store(home()).load(conv_id)
-    conv.messages.append(Message(Role.USER, "a local edit"))
-    Store(home()).save(conv)
+    Store(home()).append(conv_id, [Message(Role.USER, "a local edit")])
     code, out, err = dial("history", "import", path)
     assert code == 0
     assert out == f"skipped   {conv_id}  history[0] 'Quarterly report': already imported\n"

@@ -83,8 +83,8 @@ def test_files_are_0600_and_directories_0700_despite_umask(tmp_path: Path) -> No
 def test_writes_leave_no_temp_files(store: Store) -> None:
     conv = make_conv()
     store.create(conv)
-    store.append(conv.id, [Message(Role.USER, "x"), Message(Role.ASSISTANT, "y")])
-    store.save(conv)
+    conv = store.append(conv.id, [Message(Role.USER, "x"), Message(Role.ASSISTANT, "y")])
+    store.replace_last(conv.id, conv.messages[-2:], conv.messages[-2:])
     store.summaries()
     assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
@@ -276,7 +276,7 @@ def test_corrupt_file_is_skipped_reported_and_not_rewritten(store: Store, kind: 
     with pytest.raises(StorageError):
         store.append(bad_id, [Message(Role.USER, "x")])
     with pytest.raises(StorageError):
-        store.save(with_id(bad_id))
+        store.replace_last(bad_id, [], [Message(Role.USER, "x")])
     assert bad.read_bytes() == content and bad.stat().st_mtime_ns == before.st_mtime_ns
 
 

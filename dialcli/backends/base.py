@@ -8,7 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from dialcli.errors import DialError, NotFoundError, ServerError
+from dialcli.errors import DialError, NotFoundError, ServerError, UsageError
+
+
+def quote_deployment(deployment_id: str) -> str:
+    """A deployment id as a URL path: each segment quoted, never a '.' or '..' one.
+
+    An id may contain '/' (applications/public/gpt-4o), but a dot segment would be
+    resolved by the client or the server and take the request out of
+    /openai/deployments/ (``-m ../../v1/bucket``, or a model in a conversation file).
+    """
+    segments = deployment_id.split("/")
+    if any(s in (".", "..") for s in segments):
+        raise UsageError(
+            f"invalid deployment name {deployment_id!r}: '.' and '..' path segments are not allowed"
+        )
+    return quote(deployment_id, safe="/")
+
 
 # What DIAL Core leaves unescaped in a path segment (UrlUtil.encodePath: Guava's
 # urlPathSegmentEscaper): unreserved characters, sub-delims, ':' and '@'.
@@ -196,7 +212,7 @@ class Backend(ABC):
 
     def deployment(self, deployment_id: str) -> dict[str, Any]:
         """One deployment's details (``/openai/deployments/{id}``)."""
-        quoted = quote(deployment_id, safe="/")
+        quoted = quote_deployment(deployment_id)
         try:
             data = self._get_json(f"openai/deployments/{quoted}", model=deployment_id)
         except NotFoundError:
@@ -213,7 +229,7 @@ class Backend(ABC):
         from dialcli.backends.replies import EmptyReply
 
         try:
-            data = self._get_json(f"v1/deployments/{quote(deployment_id, safe='/')}/configuration")
+            data = self._get_json(f"v1/deployments/{quote_deployment(deployment_id)}/configuration")
         except EmptyReply:
             return None
         except DialError as err:
@@ -278,7 +294,9 @@ def merge_custom_content(into: dict[str, Any], delta: dict[str, Any]) -> None:
         if key in ("stages", "attachments") and isinstance(value, list):
             items: list[dict[str, Any]] = into.setdefault(key, [])
             for part in value:
-                index = part.get("index", len(items))
+                index = part.get("index")
+                if index is None:
+                    index = len(items)
                 while len(items) <= index:
                     items.append({"index": len(items)})
                 target = items[index]

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, OpenStream, encoded_url, files_url
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    OpenStream,
+    encoded_url,
+    files_url,
+    quote_deployment,
+)
 from dialcli.backends.replies import error_message_from_body, http_error, not_json, tls_error
 from dialcli.backends.retry import ConnectFailed, RetryPolicy, parse_retry_after, with_retries
 from dialcli.backends.transport import (
+    BEFORE_REPLY,
+    decoding_error,
     http_timeout,
     is_tls_failure,
     needs_tls,
@@ -28,7 +36,7 @@ from dialcli.backends.transport import (
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.errors import NetworkError, ServerError
-from dialcli.sse import SSEDecoder
+from dialcli.sse import EventTooLarge, SSEDecoder
 
 
 class RawBackend(Backend):
@@ -50,7 +58,7 @@ class RawBackend(Backend):
 
     def _chat_url(self, model: str) -> str:
         # A deployment id may contain '/', e.g. applications/public/gpt-4o.
-        return f"/openai/deployments/{quote(model, safe='/')}/chat/completions"
+        return f"/openai/deployments/{quote_deployment(model)}/chat/completions"
 
     def _params(self) -> dict[str, str]:
         version = self._settings.api_version
@@ -64,7 +72,7 @@ class RawBackend(Backend):
             response = self._client.send(request, stream=True)
         except httpx.TimeoutException as err:
             raise timeout_error(err, self._settings) from None
-        except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
+        except BEFORE_REPLY as err:
             if is_tls_failure(err):
                 raise tls_error(self._settings.url, reason(err)) from None
             raise ConnectFailed(
@@ -121,6 +129,8 @@ class RawBackend(Backend):
             raise timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
             raise NetworkError(f"connection dropped: {reason(err)}") from None
+        except httpx.DecodingError as err:
+            raise decoding_error(err) from None
         finally:
             response.close()
         if self._log.enabled:
@@ -179,6 +189,10 @@ class RawBackend(Backend):
             raise timeout_error(err, self._settings) from None
         except httpx.TransportError as err:
             raise NetworkError(f"connection dropped: {reason(err)}") from None
+        except httpx.DecodingError as err:
+            raise decoding_error(err) from None
+        except EventTooLarge as err:
+            raise ServerError(str(err)) from None
 
     # -- DIAL file storage ----------------------------------------------------------
 
@@ -209,5 +223,7 @@ class RawBackend(Backend):
             return response.read()
         except httpx.TransportError as err:
             raise NetworkError(f"connection dropped: {reason(err)}") from None
+        except httpx.DecodingError as err:
+            raise decoding_error(err) from None
         finally:
             response.close()

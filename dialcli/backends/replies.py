@@ -121,6 +121,7 @@ class ChunkParser:
     def __init__(self) -> None:
         self.finished = False  # a finish_reason arrived
         self.done = False  # [DONE] arrived: nothing more is read
+        self.answered = False  # any text, custom content or finish reason so far
 
     # One loop on purpose: it runs per chunk, and a helper call per chunk costs throughput.
     def feed(self, read: list[Any]) -> Iterator[Delta]:
@@ -130,7 +131,7 @@ class ChunkParser:
         loads = orjson.loads
         for item in read:
             if item == b"[DONE]":
-                self.done = True
+                self._last(texts)
                 break
             chunk = item
             if type(item) is bytes:
@@ -142,6 +143,7 @@ class ChunkParser:
             if text is not None:  # the common case, read without building a Delta
                 if text:
                     texts.append(text)
+                    self.answered = True
                 continue
             if texts:  # what came before this chunk is written first
                 yield Delta(text="".join(texts))
@@ -154,9 +156,17 @@ class ChunkParser:
             delta = delta_from_chunk(chunk)
             if delta is not None:
                 self.finished = self.finished or delta.finish_reason is not None
+                self.answered = True
                 yield delta
         if texts:
             yield Delta(text="".join(texts))
+
+    def _last(self, texts: list[str]) -> None:
+        """[DONE]: after an answer it ends it, finish reason or not; after nothing at all
+        (only role chunks, or ``choices: []``) there is no answer to keep."""
+        if not (texts or self.answered):
+            raise ServerError("the server's answer was empty")
+        self.done = True
 
     def end(self) -> None:
         """The reads ran out: without [DONE] or a finish reason, the answer was cut."""
@@ -192,20 +202,26 @@ def _text_only(chunk: dict[str, Any]) -> str | None:
 
 
 def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
-    """One ``chat.completion.chunk`` as a Delta; None when it carries nothing for us."""
-    choices = chunk.get("choices") or ()
+    """One ``chat.completion.chunk`` as a Delta; None when it carries nothing for us.
+
+    A field of the wrong type (``content: 42``, ``choices: ["abc"]``) makes the chunk
+    malformed: the answer ends with that error, never with a crash or a guess.
+    """
+    choices = _field(chunk, "choices", list, "choices") or ()
     text = ""
     custom = None
     finish = None
     refusal = None
     if choices:
         choice = choices[0]
-        delta = choice.get("delta") or {}
-        text = delta.get("content") or ""
-        custom = delta.get("custom_content")
-        finish = choice.get("finish_reason")
+        if not isinstance(choice, dict):
+            raise malformed("'choices[0]' is not an object")
+        delta = _field(choice, "delta", dict, "choices[0].delta") or {}
+        text = _field(delta, "content", str, "delta.content") or ""
+        custom = checked_custom_content(delta.get("custom_content"), "delta.custom_content")
+        finish = _field(choice, "finish_reason", str, "finish_reason")
         refusal = delta.get("refusal") if isinstance(delta.get("refusal"), str) else None
-    usage = chunk.get("usage")
+    usage = _field(chunk, "usage", dict, "usage")
     statistics = chunk.get("statistics")
     if not (text or custom or finish or usage or refusal or statistics):
         return None
@@ -223,6 +239,55 @@ def delta_from_chunk(chunk: dict[str, Any]) -> Delta | None:
         refusal=refusal,
         response_id=response_id,
     )
+
+
+# More stages or attachments than any answer has: an index past it is hostile (the merge
+# would fill the gap with that many empty entries).
+MAX_PARTS = 1000
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
+_TEXT_FIELDS = {
+    "stages": ("name", "content"),
+    "attachments": ("type", "title", "data", "url", "reference_type", "reference_url"),
+}
+
+
+def malformed(what: str, kind: str = "chunk in the event stream") -> ServerError:
+    return ServerError(f"malformed {kind}: {what}")
+
+
+def _field(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    """``data[key]`` if absent, null or of type ``kind``; else the chunk is malformed."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise malformed(f"'{where}' is not {_KINDS[kind]}")
+    return value
+
+
+def checked_custom_content(custom: Any, where: str) -> dict[str, Any] | None:
+    """``custom_content`` as DIAL sends it: an object whose stages and attachments are
+    lists of objects with a sane ``index``; else the chunk is malformed."""
+    if custom is None:
+        return None
+    if not isinstance(custom, dict):
+        raise malformed(f"'{where}' is not an object")
+    _field(custom, "state", dict, "custom_content.state")
+    for key in ("stages", "attachments"):
+        parts = custom.get(key)
+        if parts is None:
+            continue
+        if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+            raise malformed(f"'custom_content.{key}' is not a list of objects")
+        for i, part in enumerate(parts):
+            index = part.get("index")
+            if index is not None and (type(index) is not int or not 0 <= index < MAX_PARTS):
+                raise malformed(f"'custom_content.{key}' has an index out of range")
+            # The text fields aidial-client's models type as strings (so both backends
+            # refuse the same chunks); a stage's status is one of two words.
+            for name in _TEXT_FIELDS[key]:
+                _field(part, name, str, f"{key}[{i}].{name}")
+            if key == "stages" and part.get("status") not in (None, "completed", "failed"):
+                raise malformed(f"'stages[{i}].status' is not 'completed' or 'failed'")
+    return custom
 
 
 def not_an_event_stream(content_type: str, body: bytes) -> ServerError:
@@ -253,19 +318,26 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
     choices = data.get("choices") or []
     if not choices:
         raise ServerError("the server's reply has no choices")
-    message = choices[0].get("message") or {}
-    refusal = message.get("refusal")
-    return Reply(
-        model=model,
-        content=message.get("content") or "",
-        finish_reason=choices[0].get("finish_reason"),
-        usage=data.get("usage"),
-        custom_content=message.get("custom_content"),
-        response_model=data.get("model") if isinstance(data.get("model"), str) else None,
-        statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
-        refusal=refusal if isinstance(refusal, str) else None,
-        response_id=data.get("id") if isinstance(data.get("id"), str) else None,
-    )
+    try:
+        if not isinstance(choices, list) or not isinstance(choices[0], dict):
+            raise malformed("'choices[0]' is not an object")
+        message = _field(choices[0], "message", dict, "choices[0].message") or {}
+        refusal = message.get("refusal")
+        return Reply(
+            model=model,
+            content=_field(message, "content", str, "message.content") or "",
+            finish_reason=_field(choices[0], "finish_reason", str, "finish_reason"),
+            usage=_field(data, "usage", dict, "usage"),
+            custom_content=checked_custom_content(
+                message.get("custom_content"), "message.custom_content"
+            ),
+            response_model=data.get("model") if isinstance(data.get("model"), str) else None,
+            statistics=data.get("statistics") if isinstance(data.get("statistics"), dict) else None,
+            refusal=refusal if isinstance(refusal, str) else None,
+            response_id=data.get("id") if isinstance(data.get("id"), str) else None,
+        )
+    except ServerError as err:
+        raise ServerError(err.message.replace("chunk in the event stream", "reply")) from None
 
 
 def tls_error(url: str, reason: str) -> NetworkError:

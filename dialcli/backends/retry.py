@@ -6,6 +6,7 @@ first byte of an answer arrived; a started stream is never replayed.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable
@@ -50,14 +51,14 @@ def parse_retry_after(headers: dict[str, str]) -> float | None:
     lowered = {k.lower(): v for k, v in headers.items()}
     if "retry-after-ms" in lowered:
         try:
-            return float(lowered["retry-after-ms"]) / 1000
+            return _seconds(float(lowered["retry-after-ms"]) / 1000)
         except ValueError:
             pass
     value = lowered.get("retry-after")
     if value is None:
         return None
     try:
-        return float(value)
+        return _seconds(float(value))
     except ValueError:
         from email.utils import parsedate_to_datetime
 
@@ -66,6 +67,13 @@ def parse_retry_after(headers: dict[str, str]) -> float | None:
         except (TypeError, ValueError):
             return None
         return max(0.0, when.timestamp() - time.time())
+
+
+def _seconds(value: float) -> float:
+    # float() takes "nan" and "inf": a wait that sleep() refuses or never ends.
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(value)
+    return value
 
 
 def with_retries(

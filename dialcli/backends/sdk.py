@@ -24,9 +24,10 @@ Imported only when the sdk backend is chosen: ``import aidial_client`` loads ope
 
 from __future__ import annotations
 
+import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 import orjson
@@ -34,15 +35,28 @@ from aidial_client import Dial
 from openai import Omit
 
 from dialcli import __version__
-from dialcli.backends.base import Backend, ChatRequest, OpenStream, encoded_url, files_url
+from dialcli.backends.base import (
+    Backend,
+    ChatRequest,
+    OpenStream,
+    encoded_url,
+    files_url,
+    quote_deployment,
+)
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.backends.transport import http_timeout, needs_tls
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.errors import DialError, ServerError
+from dialcli.sse import EventTooLarge, SSEDecoder
 
 T = TypeVar("T")
+
+# openai re-serialises the chunks it built without validation; a field of the wrong type
+# (content: 42) makes pydantic print a warning block on stderr, as the library turns the
+# chunk into its own model (and refuses it: see _WatchedStream.explain for the message).
+warnings.filterwarnings("ignore", message="Pydantic serializer warnings", category=UserWarning)
 
 CHECKED_AIDIAL_CLIENT = "0.18"  # the minor version whose private API is used below
 
@@ -81,6 +95,7 @@ class SdkBackend(Backend):
         # The response of the current attempt, seen by the hook before anyone reads it:
         # tells "no answer at all" from "answer broke off", and gives us the headers.
         self._response: httpx.Response | None = None
+        self._watch: _WatchedStream | None = None  # the current event stream's bytes
         timeout = http_timeout(settings)
         self._client = httpx.Client(
             headers={"User-Agent": _USER_AGENT},
@@ -132,6 +147,7 @@ class SdkBackend(Backend):
 
     def _on_request(self, request: httpx.Request) -> None:
         self._response = None
+        self._watch = None
         self._log.request(request)
 
     def _on_response(self, response: httpx.Response) -> None:
@@ -139,6 +155,9 @@ class SdkBackend(Backend):
         log = self._log
         log.response(response)
         if _is_event_stream(response):
+            if response.headers.get("content-encoding", "identity") == "identity":
+                self._watch = _WatchedStream(response.stream)
+                response.stream = self._watch
             return
         # A JSON body or an error page: reading it here is harmless (the library reads
         # it whole anyway) and lets -v show it like raw does.
@@ -180,7 +199,7 @@ class SdkBackend(Backend):
         return self._dial.chat.completions.create(  # type: ignore[misc]
             # Quoted like raw's URL: openai puts the name into the path as it is. With the
             # body's "model" omitted below, the quoting shows nowhere else.
-            deployment_name=quote(request.model, safe="/"),
+            deployment_name=quote_deployment(request.model),
             messages=request.messages,  # type: ignore[arg-type]  # plain dicts, as sent
             stream=stream,  # type: ignore[call-overload]
             api_version=self._settings.api_version,
@@ -203,6 +222,7 @@ class SdkBackend(Backend):
             return iter(self._create(request, stream=True)), self._response
 
         chunks, response = self._with_retries(attempt, request.model)
+        watch = self._watch
 
         def close() -> None:
             # Closing the library's generator does not reach openai's Stream when the
@@ -214,20 +234,30 @@ class SdkBackend(Backend):
         return OpenStream(
             content_type=None if response is None else response.headers.get("content-type", ""),
             body=lambda: response.content if response is not None else b"",
-            reads=self._reads(chunks, request.model),
+            reads=self._reads(chunks, request.model, watch),
             close=close,
         )
 
-    def _reads(self, chunks: Iterator[Any], model: str) -> Iterator[list[Any]]:
+    def _reads(
+        self, chunks: Iterator[Any], model: str, watch: _WatchedStream | None
+    ) -> Iterator[list[Any]]:
         """Each chunk as the library hands it over, as the dict the server sent."""
         log = self._log
         while True:
             try:
                 chunk = next(chunks)
             except StopIteration:
+                # openai swallows [DONE]; the shared parser must see it as raw's does.
+                if watch is not None and watch.done:
+                    yield [b"[DONE]"]
                 return
             except Exception as err:  # see _guarded
-                raise self._error(err, model, started=True) from None
+                # aidial-client refuses chunks raw refuses too, in its own words: say
+                # it in raw's, from the payload it refused.
+                ours = watch.explain() if watch is not None else None
+                raise (ours or self._error(err, model, started=True)) from None
+            if watch is not None:
+                watch.consumed()
             data = as_sent(chunk)
             if log.enabled:
                 log(f"< chunk: {orjson.dumps(data).decode()}", timed=True)
@@ -307,6 +337,67 @@ class SdkBackend(Backend):
     def download_file(self, url: str) -> bytes:
         safe = encoded_url(url)
         return self._with_retries(lambda: self._dial.files.download(safe).get_content(), None)
+
+
+class _WatchedStream(httpx.SyncByteStream):
+    """An event stream's bytes on their way to openai's decoder, seen by ours first.
+
+    Our decoder enforces the cap on one event (raising the same error as raw) and
+    notices ``[DONE]``, which openai swallows. Pieces without a line end are held and
+    handed over joined with the one that ends the line: openai's decoder appends each
+    piece to the line so far, which costs quadratic time on a long line.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._decoder = SSEDecoder()
+        self.done = False
+        self._unread: deque[bytes] = deque()  # payloads the library has not yielded yet
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending: list[bytes] = []
+        for piece in self._inner:
+            try:
+                payloads = self._decoder.feed_data(piece)
+            except EventTooLarge as err:
+                raise ServerError(str(err)) from None
+            self.done = self.done or b"[DONE]" in payloads
+            self._unread.extend(p for p in payloads if p != b"[DONE]")
+            if b"\n" not in piece and b"\r" not in piece:
+                pending.append(piece)
+                continue
+            if pending:
+                pending.append(piece)
+                piece = b"".join(pending)
+                pending = []
+            yield piece
+        if pending:
+            yield b"".join(pending)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def consumed(self) -> None:
+        """The library yielded the oldest payload as a chunk."""
+        if self._unread:
+            self._unread.popleft()
+
+    def explain(self) -> DialError | None:
+        """Raw's error for the first unread payload the shared checks refuse, if any."""
+        from dialcli.backends.replies import delta_from_chunk
+
+        for payload in self._unread:
+            try:
+                chunk = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                return None
+            if not isinstance(chunk, dict) or chunk.get("error") is not None:
+                return None
+            try:
+                delta_from_chunk(chunk)
+            except ServerError as err:
+                return err
+        return None
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

@@ -34,7 +34,14 @@ from dialcli.backends.replies import (
 from dialcli.backends.retry import ConnectFailed, parse_retry_after
 
 # The raw backend's wording for transport failures; shared so both print the same line.
-from dialcli.backends.transport import is_tls_failure, read_limited, reason, timeout_error
+from dialcli.backends.transport import (
+    BEFORE_REPLY,
+    decoding_error,
+    is_tls_failure,
+    read_limited,
+    reason,
+    timeout_error,
+)
 from dialcli.config import Settings
 from dialcli.errors import DialError, NetworkError, ServerError
 
@@ -110,6 +117,9 @@ def map_error(  # noqa: C901
     if isinstance(err, DialError):
         return err
     for link in _chain(err):
+        if isinstance(link, DialError):  # ours, raised under the library (a stream check)
+            return link
+    for link in _chain(err):
         # The library's failure modes are not enumerable (openai, httpx, pydantic, its
         # own catch-alls, and its own bugs on odd server data: `42` as a chunk), so
         # whatever it raises is described as the server's doing. But it also wraps
@@ -122,11 +132,13 @@ def map_error(  # noqa: C901
         if isinstance(link, httpx.TransportError):
             if started:
                 return NetworkError(f"connection dropped: {reason(link)}")
-            if isinstance(link, httpx.ConnectError | httpx.RemoteProtocolError):
+            if isinstance(link, BEFORE_REPLY):
                 if is_tls_failure(link):
                     return tls_error(settings.url, reason(link))
                 return ConnectFailed(f"cannot reach DIAL at {settings.url}: {reason(link)}")
             return NetworkError(f"network error: {reason(link)}")
+        if isinstance(link, httpx.DecodingError):
+            return decoding_error(link)
         if isinstance(link, openai.APIStatusError | httpx.HTTPStatusError):
             return response_error(link.response, model)
         if isinstance(link, openai.APIResponseValidationError):

@@ -10,9 +10,12 @@ import httpx
 
 from dialcli.backends.retry import ConnectFailed
 from dialcli.config import Settings
-from dialcli.errors import DialError, NetworkError
+from dialcli.errors import DialError, NetworkError, ServerError
 
 MAX_ERROR_BODY = 64 * 1024  # an error body is read only up to a size worth showing
+# Failures before any byte of a reply: the request may not have reached the server, or
+# it closed or reset the connection without answering. Retried (retry.py) alike.
+BEFORE_REPLY = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def needs_tls(url: str) -> bool:
@@ -45,7 +48,7 @@ def read_limited(response: httpx.Response) -> bytes:
             body += chunk
             if len(body) >= MAX_ERROR_BODY:
                 break
-    except httpx.TransportError:
+    except (httpx.TransportError, httpx.DecodingError):
         pass
     return body
 
@@ -77,3 +80,8 @@ def timeout_error(err: httpx.TimeoutException, settings: Settings) -> DialError:
             f"write timeout: the request was not sent within {settings.read_timeout:g} s"
         )
     return NetworkError(f"read timeout: no data from the server for {settings.read_timeout:g} s")
+
+
+def decoding_error(err: httpx.DecodingError) -> ServerError:
+    """A body whose Content-Encoding (gzip, deflate, br) does not decode."""
+    return ServerError(f"the server's reply could not be decoded: {reason(err)}")

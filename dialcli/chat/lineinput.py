@@ -14,6 +14,7 @@ from typing import Protocol
 
 from dialcli.errors import UsageError
 from dialcli.output import IOStreams
+from dialcli.private_dirs import private_dir
 
 BLOCK_FENCE = '"""'
 HISTORY_FILE = "chat_history"
@@ -82,7 +83,7 @@ class TerminalInput:
         if added <= 0:
             return
         try:
-            self.history_path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.history_path.parent, self.history_path.parent)
             fd = os.open(self.history_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.close(fd)
             os.chmod(self.history_path, 0o600)

@@ -144,9 +144,14 @@ class MarkdownWriter(TerminalWriter):
         from rich.markdown import Markdown
         from rich.segment import Segment, Segments
 
+        from dialcli.sanitize import for_terminal
+
         text = text.strip("\n")
         if not text:
             return Segments([])
+        # Rendering is for the terminal, not the raw answer: rich passes ESC through, so
+        # escape sequences in an answer would reach the terminal (see sanitize.py).
+        text = for_terminal(text)
         # Unpadded lines: a Ctrl-C echoed as "^C" must not wrap and break Live's redraw.
         lines = self._console.render_lines(Markdown(text, justify="default"), pad=False)
         while lines and _blank(lines[-1]):

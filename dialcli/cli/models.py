@@ -11,6 +11,7 @@ import typer
 from dialcli.cli import complete, options
 from dialcli.config import Settings
 from dialcli.output import IOStreams
+from dialcli.sanitize import for_terminal, one_line
 
 if TYPE_CHECKING:
     from dialcli.backends.base import Backend, ModelInfo
@@ -101,9 +102,9 @@ def run_models(opts: ModelsOptions) -> None:
     elif opts.long:
         io.out(format_long_table(models))
     elif io.stdout_is_tty:
-        io.out(format_table(models) + format_aliases(opts.settings.aliases, models))
+        io.out(for_terminal(format_table(models) + format_aliases(opts.settings.aliases, models)))
     else:
-        io.out("".join(f"{m.id}\n" for m in models))
+        io.out("".join(f"{one_line(m.id)}\n" for m in models))
 
 
 def _applications(io: IOStreams, backend: Backend) -> list[ModelInfo]:
@@ -160,7 +161,7 @@ def show_command(
         document = {**details, "configuration_schema": schema}
         io.out(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        io.out(format_details(details, schema))
+        io.out(for_terminal(format_details(details, schema)))
 
 
 def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> str:
@@ -174,17 +175,23 @@ def format_details(details: dict[str, Any], schema: dict[str, Any] | None) -> st
     rows.append(("display_name", localized(details.get("display_name"))))
     rows += [(key, details.get(key)) for key in ("model", "application", "object", "owner")]
     rows.append(("description", localized(details.get("description"))))
-    features = details.get("features") or {}
+    # A server may send any shape: what is not the documented one is left out.
+    features = _of(details.get("features"), dict)
     rows.append(("features", ", ".join(k for k, v in features.items() if v is True)))
-    rows.append(("attachment types", ", ".join(details.get("input_attachment_types") or [])))
-    limits = details.get("limits")
-    rows += list(limits.items()) if isinstance(limits, dict) else []
-    rows.append(("price", _price(details)))  # the listing's pricing, when it has one
+    types = [t for t in _of(details.get("input_attachment_types"), list) if isinstance(t, str)]
+    rows.append(("attachment types", ", ".join(types)))
+    rows += list(_of(details.get("limits"), dict).items())
+    rows += [(f"pricing {key}", value) for key, value in _of(details.get("pricing"), dict).items()]
+    rows.append(("price", _price(details)))
     lines = [f"{name + ':':<24}{value}" for name, value in rows if value not in (None, "")]
     if schema is not None:
         lines.append("configuration schema:")
         lines.append(orjson.dumps(schema, option=orjson.OPT_INDENT_2).decode())
     return "\n".join(lines) + "\n"
+
+
+def _of(value: Any, kind: type) -> Any:
+    return value if isinstance(value, kind) else kind()
 
 
 def _price(details: dict[str, Any]) -> str:
@@ -198,7 +205,7 @@ def _price(details: dict[str, Any]) -> str:
 def capabilities(model: ModelInfo) -> str:
     """The capabilities the server reports as true, comma-separated."""
     names = [name for name, value in model.capabilities.items() if value is True]
-    for name, value in (model.raw.get("features") or {}).items():
+    for name, value in _of(model.raw.get("features"), dict).items():
         if value is True and name not in names:
             names.append(name)
     return ",".join(names)

@@ -98,17 +98,25 @@ Stages = Annotated[
 STAGE_MODES = ("none", "names", "full")
 
 
+MAX_CONFIG_JSON_BYTES = 16 * 1024 * 1024  # as stdin: far above any real configuration
+
+
 def parse_config_json(value: str | None) -> dict[str, Any] | None:
     """``--config-json``: a JSON object given inline or as ``@path``."""
     if value is None:
         return None
     import orjson
 
+    from dialcli.bounded import mib, read_at_most
+
     source = "--config-json"
     if value.startswith("@"):
         source = value[1:]
         try:
-            value = Path(source).expanduser().read_text(encoding="utf-8")
+            data = read_at_most(Path(source).expanduser(), MAX_CONFIG_JSON_BYTES)
+            if len(data) > MAX_CONFIG_JSON_BYTES:
+                raise UsageError(f"cannot read {source}: larger than {mib(MAX_CONFIG_JSON_BYTES)}")
+            value = data.decode("utf-8")
         except OSError as err:
             raise UsageError(f"cannot read {source}: {err.strerror}") from None
         except UnicodeDecodeError:
@@ -239,6 +247,16 @@ Temperature = Annotated[
         metavar="FLOAT",
     ),
 ]
+
+
+def _int32(value: int | None, name: str) -> int | None:
+    # A request body carries it as a 32-bit integer (DIAL and OpenAI use int32); past
+    # that, JSON encoders refuse it (an internal error) and servers reject it.
+    if value is not None and value > 2**31 - 1:
+        raise UsageError(f"invalid value for {name}: {value} is larger than 2147483647")
+    return value
+
+
 MaxPromptTokens = Annotated[
     int | None,
     typer.Option(
@@ -254,7 +272,13 @@ ShowUsage = Annotated[
 ]
 MaxTokens = Annotated[
     int | None,
-    typer.Option("--max-tokens", min=1, help="Longest answer, in tokens.", metavar="N"),
+    typer.Option(
+        "--max-tokens",
+        min=1,
+        callback=lambda value: _int32(value, "--max-tokens"),
+        help="Longest answer, in tokens.",
+        metavar="N",
+    ),
 ]
 
 

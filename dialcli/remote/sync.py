@@ -130,12 +130,13 @@ class Remote:
         )
 
     def _adopt(self, conv: Conversation, theirs: Conversation) -> None:
+        read = list(conv.messages)  # the file must still hold these (Store.save)
         conv.messages = theirs.messages
         conv.system = theirs.system
         conv.model = theirs.model
         if "dialchat" in theirs.extra:
             conv.extra["dialchat"] = theirs.extra["dialchat"]
-        self.store.save(conv)
+        self.store.save(conv, expected=read)
 
     def _link(
         self, conv: Conversation, url: str, etag: str, name: str, folder: str, updated: int = 0
