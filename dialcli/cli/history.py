@@ -140,9 +140,8 @@ def show_command(
     if mode:
         from dialcli.extract import required
 
-        # Content may be a list of parts (kept as DIAL sent it): only text is searched.
-        answers = [m.content for m in conv.messages if m.role == "assistant"]
-        answers = [text if isinstance(text, str) else "" for text in answers]
+        # Content may be a list of parts (kept as DIAL sent it): its text parts count.
+        answers = [m.text for m in conv.messages if m.role == "assistant"]
         io.out(required(answers[-1] if answers else "", last=mode == "last") + "\n")
     elif as_json:
         io.out(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
