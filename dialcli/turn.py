@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, merge_custom_content
+from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, take_extras
 from dialcli.errors import DialError, PipeClosed, Stopped, Terminated, UsageError
 from dialcli.output import AnswerWriter
 
@@ -259,7 +259,7 @@ def _streamed(
                 parts.append(delta.text)
                 if writer is not None:
                     writer.write(delta.text)
-            _take_extras(reply, custom, delta)
+            take_extras(reply, custom, delta)
             if on_delta is not None:
                 on_delta(delta)
     except STOPS as err:
@@ -273,22 +273,3 @@ def _streamed(
     reply.content = "".join(parts)
     reply.custom_content = custom or None
     return clock.stamp(reply, request)
-
-
-def _take_extras(reply: Reply, custom: dict[str, Any], delta: Delta) -> None:
-    """What a delta carries beside text: custom content (merged), finish reason, usage,
-    the model that answered, statistics (merged), refusal (appended), response id."""
-    if delta.custom_content:
-        merge_custom_content(custom, delta.custom_content)
-    if delta.finish_reason:
-        reply.finish_reason = delta.finish_reason
-    if delta.usage:
-        reply.usage = delta.usage
-    if delta.model:
-        reply.response_model = delta.model
-    if delta.statistics:
-        reply.statistics = {**(reply.statistics or {}), **delta.statistics}
-    if delta.refusal:
-        reply.refusal = (reply.refusal or "") + delta.refusal
-    if delta.response_id:
-        reply.response_id = delta.response_id

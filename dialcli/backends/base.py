@@ -307,3 +307,23 @@ def merge_custom_content(into: dict[str, Any], delta: dict[str, Any]) -> None:
                         target[field_name] = field_value
         else:
             into[key] = value
+
+
+def take_extras(reply: Reply, custom: dict[str, Any], delta: Delta) -> None:
+    """What a delta carries beside text, into the reply being assembled (the sync turn and
+    the async engine alike): custom content (merged into ``custom``), finish reason,
+    usage, the model that answered, statistics (merged), refusal (appended), response id."""
+    if delta.custom_content:
+        merge_custom_content(custom, delta.custom_content)
+    if delta.finish_reason:
+        reply.finish_reason = delta.finish_reason
+    if delta.usage:
+        reply.usage = delta.usage
+    if delta.model:
+        reply.response_model = delta.model
+    if delta.statistics:
+        reply.statistics = {**(reply.statistics or {}), **delta.statistics}
+    if delta.refusal:
+        reply.refusal = (reply.refusal or "") + delta.refusal
+    if delta.response_id:
+        reply.response_id = delta.response_id

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from dialcli.backends.base import ChatRequest, Delta, Reply, merge_custom_content
+from dialcli.backends.base import ChatRequest, Delta, Reply, take_extras
 from dialcli.errors import DialError
 
 
@@ -60,7 +60,7 @@ async def collect(
                 parts.append(delta.text)
                 if on_text is not None:
                     on_text(delta.text)
-            _apply(reply, delta, custom)
+            take_extras(reply, custom, delta)
     except DialError as err:
         if parts:
             err.message = f"answer incomplete: {err.message}"
@@ -69,24 +69,6 @@ async def collect(
     reply.content = "".join(parts)
     reply.custom_content = custom or None
     return _stamped(reply, started, first)
-
-
-def _apply(reply: Reply, delta: Delta, custom: dict[str, Any]) -> None:
-    """What a delta says about the whole reply, besides its text (as turn.py does)."""
-    if delta.custom_content:
-        merge_custom_content(custom, delta.custom_content)
-    if delta.finish_reason:
-        reply.finish_reason = delta.finish_reason
-    if delta.usage:
-        reply.usage = delta.usage
-    if delta.model:
-        reply.response_model = delta.model
-    if delta.statistics:
-        reply.statistics = {**(reply.statistics or {}), **delta.statistics}
-    if delta.refusal:
-        reply.refusal = (reply.refusal or "") + delta.refusal
-    if delta.response_id:
-        reply.response_id = delta.response_id
 
 
 def _stamped(reply: Reply, started: float, first: float | None) -> Reply:
