@@ -67,9 +67,7 @@ class Session:
     ) -> ChatRequest:
         """The request carrying the history plus ``question``; with ``replace``, the
         history without its last exchange (which the answer will take the place of)."""
-        messages = self.conversation.request_messages()
-        if replace:
-            del messages[-2:]
+        messages = self.conversation.request_messages(-2 if replace else None)
         return ChatRequest(
             model=self.conversation.model,
             messages=[*messages, question.to_request()],

@@ -60,6 +60,10 @@ class TerminalInput:
         self._start_length = 0
         if self._readline is not None:
             self._setup(self._readline)
+        from dialcli.chat.interrupts import InterruptWatch
+
+        self._interrupts = InterruptWatch()
+        self._interrupts.install()
 
     def _setup(self, readline: object) -> None:
         rl = readline  # typed loosely: libedit builds lack some functions
@@ -72,10 +76,13 @@ class TerminalInput:
         self._start_length = rl.get_current_history_length()  # type: ignore[attr-defined]
 
     def read(self, prompt: str) -> str:
-        return input(prompt)
+        with self._interrupts.reading():
+            return input(prompt)
 
     def close(self) -> None:
-        """Append this session's lines to the history file (0600: questions are private)."""
+        """Give back the signal handlers; append this session's lines to the history
+        file (0600: questions are private)."""
+        self._interrupts.close()
         rl = self._readline
         if rl is None:
             return

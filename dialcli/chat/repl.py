@@ -54,6 +54,7 @@ class ChatLoop:
         self.failures: list[DialError] = []
         self.pending_attachments: list[str] = []  # /attach: sent with the next question
         self._backend: Backend | None = None
+        self._spinner: Spinner | NoSpinner | None = None  # of the answer last asked for
 
     # -- the loop -------------------------------------------------------------------
 
@@ -69,6 +70,7 @@ class ChatLoop:
         armed = False  # the previous key at the prompt was Ctrl-C
         while True:
             try:
+                self.stop_spinner()  # never drawn over a prompt, whatever happened before
                 text = read_turn(self.lines, self._prompt("You:"), "... ")
             except EOFError:
                 if self.interactive:
@@ -162,17 +164,13 @@ class ChatLoop:
         self._exchange(self.session.last_question(), replace=True)
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
-        from dialcli.turn import (
-            AnswerInterrupted,
-            attachments_out,
-            exchange,
-            report_finish,
-            stage_reporter,
-        )
+        from dialcli.turn import AnswerInterrupted, exchange, stage_reporter
 
-        writer, spinner = self._start_answer()
+        spinner = self._new_spinner()  # made before anything can be interrupted
+        writer: AnswerWriter | None = None
         turn = self.config.turn
         try:
+            writer = self._start_answer(spinner)
             reply = exchange(
                 self.session,
                 self._get_backend(),
@@ -183,20 +181,56 @@ class ChatLoop:
                 on_delta=stage_reporter(self.io, turn.stages, before=spinner.stop),
                 replace=replace,
                 end_always=self.interactive,  # the label's line always needs ending
+                keep_unanswered=self.interactive,
             )
         except AnswerInterrupted as stop:
             if not self.interactive or stop.ends_the_program:
                 raise
-            self.notice("[interrupted]")
+            self._interrupted(bool(stop.partial.content))
+            return
+        except KeyboardInterrupt:
+            # Before the request went out (label, spinner, building the backend).
+            if not self.interactive:
+                raise
+            self._keep_unanswered(question, writer, replace=replace)
             return
         except DialError as err:  # a failed request (or save) ends the turn, not the chat
             self.fail(err)
             return
         finally:
             spinner.stop()
+        self._finish_answer(reply)
+
+    def _keep_unanswered(
+        self, question: Message, writer: AnswerWriter | None, *, replace: bool
+    ) -> None:
+        """A Ctrl-C before the request was sent: the question is saved, unanswered."""
+        from dialcli.backends.base import Reply
+        from dialcli.turn import end_answer
+
+        if writer is not None:
+            end_answer(writer, always=True)
+        else:
+            self.io.out("\n")
+        if not replace:  # a /retry keeps the answer it would have replaced
+            try:
+                self.session.record(question, Reply(model=self.session.model), interrupted=True)
+            except DialError as err:
+                self.fail(err)
+        self._interrupted(False)
+
+    def _interrupted(self, partial: bool) -> None:
+        if partial:
+            self.notice("[interrupted]")
+        else:
+            self.notice("[interrupted before the answer; /retry asks again]")
+
+    def _finish_answer(self, reply: Reply) -> None:
+        from dialcli.turn import attachments_out, report_finish
+
         try:
             self._after_answer(reply)
-            attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+            attachments_out(self.io, self._get_backend(), reply, self.config.turn.save_attachments)
             report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
@@ -232,21 +266,33 @@ class ChatLoop:
             self._backend = self.config.make_backend()
         return self._backend
 
-    def _start_answer(self) -> tuple[AnswerWriter, Spinner | NoSpinner]:
-        from dialcli.chat.markdown import MarkdownWriter, TerminalWriter
+    def _new_spinner(self) -> Spinner | NoSpinner:
+        """Not started yet; the prompt stops it too, whatever interrupted the answer."""
         from dialcli.chat.spinner import NoSpinner, Spinner
+
+        spinner: Spinner | NoSpinner = NoSpinner()
+        if self.interactive and self.io.stderr_is_tty:
+            spinner = Spinner(self.io.stderr)
+        self._spinner = spinner
+        return spinner
+
+    def stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+
+    def _start_answer(self, spinner: Spinner | NoSpinner) -> AnswerWriter:
+        """Show the label and start the spinner; the writer for the answer."""
+        from dialcli.chat.markdown import MarkdownWriter, TerminalWriter
         from dialcli.output import AnswerWriter
 
         if not self.interactive:
-            return AnswerWriter(self.io.stdout), NoSpinner()
+            return AnswerWriter(self.io.stdout)
         label = "\033[1;34mAssistant:\033[0m" if self.color else "Assistant:"
         markdown = self.config.markdown
         self.io.out(label + ("\n" if markdown else " "))
-        spinner: Spinner | NoSpinner = (
-            Spinner(self.io.stderr).start() if self.io.stderr_is_tty else NoSpinner()
-        )
+        spinner.start()
         kind = MarkdownWriter if markdown else TerminalWriter
-        return kind(self.io.stdout, spinner.stop), spinner
+        return kind(self.io.stdout, spinner.stop)
 
     # -- what the commands change -------------------------------------------------------
 
