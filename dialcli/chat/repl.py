@@ -39,6 +39,9 @@ class ChatConfig:
     turn: TurnOptions
     markdown: bool  # render answers as Markdown (only ever on a terminal)
     settings: Settings | None = None  # for prices: /usage and -u
+    # The listed deployment ids (the model cache; [] when unknown): /model's check,
+    # close names on a 404, and Tab after /model.
+    known_models: Callable[[], list[str]] = list
 
 
 class ChatLoop:
@@ -53,6 +56,7 @@ class ChatLoop:
         self.color = interactive and not config.io.no_color
         self.failures: list[DialError] = []
         self.pending_attachments: list[str] = []  # /attach: sent with the next question
+        self.failed: Message | None = None  # a question whose request failed: /retry asks it
         self._backend: Backend | None = None
         self._spinner: Spinner | NoSpinner | None = None  # of the answer last asked for
 
@@ -160,8 +164,44 @@ class ChatLoop:
         self.notice(f"attached {ref} (sent with your next message)")
 
     def retry(self) -> None:
-        """Ask the last question again; the old answer stays unless a new one arrives."""
+        """Ask again the question that just failed, else the last question; the old
+        answer stays unless a new one arrives."""
+        if self.failed is not None:
+            question, self.failed = self.failed, None
+            self._exchange(question, replace=False)
+            return
         self._exchange(self.session.last_question(), replace=True)
+
+    def edit(self) -> None:
+        """/edit: the last question in $VISUAL/$EDITOR, asked again in place of the last
+        exchange (or, after a failed request, in place of the question that failed)."""
+        from dialcli.chat.tools import edit_text
+        from dialcli.conversation import Message, Role
+
+        failed = self.failed
+        old = failed if failed is not None else self.session.last_question()
+        text = edit_text(old.text).rstrip()
+        if not text.strip():
+            self.notice("Empty question: nothing asked.")
+            return
+        if text == old.text.rstrip():
+            self.notice("Unchanged: nothing asked (/retry asks it again).")
+            return
+        question = Message(Role.USER, text, custom_content=old.custom_content)
+        self.failed = None
+        self._exchange(question, replace=failed is None)
+
+    def copy(self) -> None:
+        """/copy: the last answer to the clipboard."""
+        from dialcli.chat.tools import copy_to_clipboard
+
+        text = self.session.last_answer()
+        tool = copy_to_clipboard(text)
+        self.notice(f"Copied the last answer ({len(text)} characters) with {tool}.")
+
+    def rename(self, title: str) -> None:
+        self.session.rename(title)
+        self.notice(f"Saved as: {title}")
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
         from dialcli.turn import AnswerInterrupted, exchange, stage_reporter
@@ -186,6 +226,8 @@ class ChatLoop:
         except AnswerInterrupted as stop:
             if not self.interactive or stop.ends_the_program:
                 raise
+            if not replace:
+                self.failed = None  # the question was saved with what arrived
             self._interrupted(bool(stop.partial.content))
             return
         except KeyboardInterrupt:
@@ -195,11 +237,25 @@ class ChatLoop:
             self._keep_unanswered(question, writer, replace=replace)
             return
         except DialError as err:  # a failed request (or save) ends the turn, not the chat
-            self.fail(err)
+            self._failed_request(question, err, replace=replace)
             return
         finally:
             spinner.stop()
+        self.failed = None
         self._finish_answer(reply)
+
+    def _failed_request(self, question: Message, err: DialError, *, replace: bool) -> None:
+        """Report it; a new question is kept in memory (not saved) for /retry and /edit."""
+        from dialcli import model_cache
+
+        if err.status == 404:
+            hint = model_cache.did_you_mean(self.session.model, self.config.known_models())
+            if hint:
+                err.message = f"{err.message}; {hint}"
+        self.fail(err)
+        if not replace:
+            self.failed = question
+            self.notice("(not saved; /retry asks it again, /edit changes it first)")
 
     def _keep_unanswered(
         self, question: Message, writer: AnswerWriter | None, *, replace: bool
@@ -215,6 +271,7 @@ class ChatLoop:
         if not replace:  # a /retry keeps the answer it would have replaced
             try:
                 self.session.record(question, Reply(model=self.session.model), interrupted=True)
+                self.failed = None
             except DialError as err:
                 self.fail(err)
         self._interrupted(False)
@@ -297,8 +354,17 @@ class ChatLoop:
     # -- what the commands change -------------------------------------------------------
 
     def set_model(self, name: str) -> None:
-        self.session.set_model(self.config.resolve_model(name))
-        self.notice(f"Model: {self.session.model}")
+        """/model NAME: used from the next question on; a name the listing lacks is
+        warned about (the listing may be stale, so it is still used)."""
+        from dialcli import model_cache
+
+        model = self.config.resolve_model(name)
+        self.session.set_model(model)
+        self.notice(f"Model: {model}")
+        known = self.config.known_models()
+        if known and model not in known:
+            hint = model_cache.did_you_mean(model, known) or "see 'dial models'"
+            self.notice(f"dial: warning: {model!r} is not in the model listing; {hint}")
 
     def set_system(self, text: str) -> None:
         try:
