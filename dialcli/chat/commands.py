@@ -68,6 +68,7 @@ def help_text() -> str:
         '  """ on a line of its own starts a multi-line message; another """ sends it.',
         "  Pasted text is one message. //text sends /text. Ctrl-C stops an answer;",
         "  at the prompt it clears the line, twice in a row it exits, like Ctrl-D.",
+        "  Tab completes commands, names after /model and paths after /attach.",
     ]
     return "Commands:\n" + "\n".join(lines + tail) + "\n"
 

@@ -27,10 +27,11 @@ RESUME_SHOWN = 3  # exchanges shown when a conversation is resumed
 
 HELP = """Chat with a model; every turn is saved.
 
-On a terminal: line editing and history, /help for the commands (/model, /system,
-/retry, /history, /new, /attach, /exit), \"\"\" on a line of its own for multi-line input,
-answers rendered as Markdown. Without a terminal each stdin line is one turn and
-only the answers are printed, so a chat can be scripted. Every exchange is saved.
+On a terminal: line editing and history, Tab completion, /help for the commands
+(/model, /system, /retry, /edit, /undo, /copy, /save, /history, /new, /attach, /exit),
+\"\"\" on a line of its own for multi-line input, answers rendered as Markdown.
+Without a terminal each stdin line is one turn and only the answers are printed, so a
+chat can be scripted. Every exchange is saved.
 
 \b
 Examples:
