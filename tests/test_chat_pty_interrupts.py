@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
+from helpers import EMULATOR_KEY, start_emulator
 from test_chat_pty import finish, spawn
 
 from dialcli.store import Store
@@ -18,13 +20,24 @@ from dialcli.store import Store
 SPINNER = re.compile("[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]")
 DELAYS_MS = (0, 20, 50, 100, 300)  # after the answer's label, i.e. after Enter
 ROUNDS = 3
+LATENCY = "30"  # seconds: however loaded the machine, each Ctrl-C lands before the answer
+
+
+@pytest.fixture(scope="module")
+def waiting_emulator():
+    """An emulator whose `latency` deployment waits LATENCY seconds before answering."""
+    running = start_emulator(EMULATOR_KEY, extra=("--latency", LATENCY))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def test_ctrl_c_before_the_first_word_keeps_the_question_and_stops_the_spinner(
-    dial_env, backend_name
+    dial_env, backend_name, waiting_emulator
 ):
-    # `latency` answers after 0.5 s: every Ctrl-C below lands before its first word.
-    child = spawn(["chat", "--backend", backend_name, "-m", "latency", "-s", "x"], dial_env)
+    env = {**dial_env, "DIAL_URL": waiting_emulator.url}
+    child = spawn(["chat", "--backend", backend_name, "-m", "latency", "-s", "x"], env)
     child.expect_exact("You: ")
     asked = []
     for round_ in range(ROUNDS):

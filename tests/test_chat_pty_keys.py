@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +30,12 @@ def spawn_in(folder: Path, args: list[str], env: dict[str, str]) -> pexpect.spaw
     )
 
 
+def list_models(env: dict[str, str]) -> None:
+    """`dial models` fills the model cache that Tab and /model's check read."""
+    done = subprocess.run([dial_exe(), "models"], env=env, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def script(folder: Path, name: str, body: str) -> Path:
     path = folder / name
     path.write_text(f"#!{sys.executable}\n{body}")
@@ -38,11 +45,12 @@ def script(folder: Path, name: str, body: str) -> Path:
 
 def test_tab_completes_commands_models_and_paths(dial_env, tmp_path):
     (tmp_path / "notes-for-tab.md").write_text("attached text")
+    list_models(dial_env)
     child = spawn_in(tmp_path, ["chat", "-m", "slow", "-s", "x"], dial_env)
     child.expect_exact("You: ")
     child.send("/mo\t")
     child.expect_exact("/model ")
-    child.send("ec\t")  # the listing is read (and cached) on this first Tab
+    child.send("ec\t")
     child.expect_exact("echo ")
     child.send("\r")
     child.expect_exact("Model: echo")
@@ -100,6 +108,7 @@ def test_edit_copy_and_save_on_a_terminal(dial_env, tmp_path):
 
 
 def test_unknown_model_is_warned_about_and_the_question_survives_the_404(dial_env, tmp_path):
+    list_models(dial_env)
     child = spawn_in(tmp_path, ["chat", "-m", "echo", "-s", "x"], dial_env)
     child.expect_exact("You: ")
     child.sendline("/model ecoh")
