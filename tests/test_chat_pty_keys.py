@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 from cli_harness import dial_exe
-from test_chat_pty import TIMEOUT, answer, finish
+from test_chat_pty import TIMEOUT, answer, default_sigint, finish
 
 from dialcli.cli.chat import DEFAULT_SYSTEM_PROMPT, SYSTEM_QUESTION
 from dialcli.store import Store
@@ -27,6 +27,7 @@ def spawn_in(folder: Path, args: list[str], env: dict[str, str]) -> pexpect.spaw
         dimensions=(40, 120),
         encoding="utf-8",
         timeout=TIMEOUT,
+        preexec_fn=default_sigint,
     )
 
 
