@@ -12,6 +12,12 @@ reads it and, while ``input()`` is still running and the KeyboardInterrupt has n
 been raised, nudges the main thread with SIGURG (ignored by default, never otherwise
 sent to dial; here it has a handler that does nothing): ``select()`` fails with EINTR,
 readline runs the pending SIGINT handler, and ``input()`` raises KeyboardInterrupt.
+
+One more window: ``select()`` saw a key, and the Ctrl-C arrives before readline's
+``read()``. The terminal then flushes its input queue (the Ctrl-C discards type-ahead),
+``read()`` blocks, and readline's ``rl_getc`` retries it after every EINTR without
+looking at Python's signals. So while ``input()`` runs the terminal keeps its queue on
+Ctrl-C (NOFLSH): the key is read, readline returns to ``select()``, and the nudge lands.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 NUDGE = signal.SIGURG
 NUDGE_EVERY = 0.02  # seconds between nudges; the first comes after one interval
@@ -80,13 +87,17 @@ class InterruptWatch:
         os.close(self._pipe[1])  # the watcher reads end-of-file and closes its end
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """Around ``input()``: the span in which a pending Ctrl-C gets nudged."""
+    def reading(self, fd: int | None = None) -> Iterator[None]:
+        """Around ``input()`` on terminal ``fd``: the span in which a pending Ctrl-C gets
+        nudged, and the terminal keeps type-ahead on Ctrl-C."""
+        saved = _keep_input_on_interrupt(fd) if self._installed and fd is not None else None
         self._reading = True
         try:
             yield
         finally:
             self._reading = False
+            if saved is not None and fd is not None:
+                _restore(fd, saved)
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
         self._handled += 1
@@ -119,6 +130,27 @@ class InterruptWatch:
             signal.pthread_kill(self._main, NUDGE)
         # Two Ctrl-C close together may run the handler once: count them as handled.
         self._seen = self._handled
+
+
+def _keep_input_on_interrupt(fd: int) -> list[Any] | None:
+    """Set NOFLSH on terminal ``fd``; the settings to restore (None: not a terminal)."""
+    import termios
+
+    try:
+        saved = termios.tcgetattr(fd)
+        changed = list(saved)
+        changed[3] = saved[3] | termios.NOFLSH  # index 3: the local modes (lflag)
+        termios.tcsetattr(fd, termios.TCSANOW, changed)
+    except (termios.error, OSError, ValueError):
+        return None
+    return saved
+
+
+def _restore(fd: int, saved: list[Any]) -> None:
+    import termios
+
+    with contextlib.suppress(termios.error, OSError, ValueError):
+        termios.tcsetattr(fd, termios.TCSANOW, saved)  # readline restored its own changes
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

@@ -100,7 +100,7 @@ class TerminalInput:
         return self._matches[state] if state < len(self._matches) else None
 
     def read(self, prompt: str) -> str:
-        with self._interrupts.reading():
+        with self._interrupts.reading(_stdin_fd()):
             return input(prompt)
 
     def close(self) -> None:
@@ -123,6 +123,16 @@ class TerminalInput:
             rl.append_history_file(added, str(self.history_path))  # type: ignore[attr-defined]
         except OSError:
             pass  # history is a convenience; never fail a chat over it
+
+
+def _stdin_fd() -> int | None:
+    """The real stdin's descriptor, which input() and readline use."""
+    import sys
+
+    try:
+        return sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError):  # replaced by an object without a descriptor
+        return None
 
 
 def _load_readline() -> object | None:
