@@ -361,6 +361,8 @@ class ChatLoop:
         model = self.config.resolve_model(name)
         self.session.set_model(model)
         self.notice(f"Model: {model}")
+        if not self.interactive:
+            return  # the warning is for a person: a script pays for no listing
         known = self.config.known_models()
         if known and model not in known:
             hint = model_cache.did_you_mean(model, known) or "see 'dial models'"
