@@ -45,7 +45,7 @@ from dialcli.backends.base import (
 )
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
-from dialcli.backends.transport import http_timeout, needs_tls
+from dialcli.backends.transport import http_timeout, tls_verify
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.errors import DialError, ServerError
@@ -99,7 +99,7 @@ class SdkBackend(Backend):
         timeout = http_timeout(settings)
         self._client = httpx.Client(
             headers={"User-Agent": _USER_AGENT},
-            verify=needs_tls(settings.url),
+            verify=tls_verify(settings.url),
             timeout=timeout,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )

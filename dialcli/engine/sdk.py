@@ -33,7 +33,7 @@ from dialcli.backends.replies import (
 )
 from dialcli.backends.sdk import as_sent
 from dialcli.backends.sdk_errors import map_error, not_json_error
-from dialcli.backends.transport import needs_tls
+from dialcli.backends.transport import tls_verify
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.engine.base import AsyncBackend
@@ -70,7 +70,7 @@ class AsyncSdkBackend(AsyncBackend):
             timeout=timeout,
             internal_http_client=httpx.AsyncClient(
                 headers={"User-Agent": _USER_AGENT},
-                verify=needs_tls(settings.url),
+                verify=tls_verify(settings.url),
                 timeout=timeout,
                 limits=httpx.Limits(
                     max_connections=connections, max_keepalive_connections=connections
