@@ -125,8 +125,9 @@ def map_error(  # noqa: C901
         # own catch-alls, and its own bugs on odd server data: `42` as a chunk), so
         # whatever it raises is described as the server's doing. But it also wraps
         # what our own code raised (an event hook): that is a bug, re-raised as one.
-        # HandshakeTimeout is ours but stands for the server's silence (transport.py).
-        expected = DialError | HandshakeTimeout
+        # Raised in transport.py for the server's doing: its silence at the handshake,
+        # a body that does not decode.
+        expected = DialError | HandshakeTimeout | httpx.DecodingError
         if not isinstance(link, expected) and _raised_in_our_code(link):
             raise link
     for link in _chain(err):

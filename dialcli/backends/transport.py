@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import ssl
+import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -139,3 +141,43 @@ def timeout_error(err: httpx.TimeoutException, settings: Settings) -> DialError:
 def decoding_error(err: httpx.DecodingError) -> ServerError:
     """A body whose Content-Encoding (gzip, deflate, br) does not decode."""
     return ServerError(f"the server's reply could not be decoded: {reason(err)}")
+
+
+class DecodedStream(httpx.SyncByteStream):
+    """A gzip or deflate body, decoded as it arrives (httpx's own decoders are private).
+
+    The sdk backend's event-stream watcher must see the bytes openai's decoder will see;
+    with this in front of it, the response goes on without its Content-Encoding.
+    """
+
+    ENCODINGS = ("gzip", "deflate")  # what httpx asks for without brotli/zstd installed
+
+    def __init__(self, inner: Any, encoding: str) -> None:
+        self._inner = inner
+        self._gzip = encoding == "gzip"
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS)
+        self._first = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._inner:
+            if piece:
+                yield self._decode(piece)
+        yield self._decode(b"", flush=True)
+
+    def _decode(self, piece: bytes, *, flush: bool = False) -> bytes:
+        first, self._first = self._first, False
+        # Raised outside the except block: a zlib.error left as the context would read,
+        # to sdk_errors, as a bug in our code rather than the server's bad body.
+        problem = ""
+        try:
+            return self._zlib.flush() if flush else self._zlib.decompress(piece)
+        except zlib.error as err:
+            problem = str(err)
+        if first and not self._gzip:
+            # "deflate" is sent both zlib-wrapped (RFC 1950) and raw; httpx takes both.
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self._decode(piece)
+        raise httpx.DecodingError(problem)
+
+    def close(self) -> None:
+        self._inner.close()
