@@ -43,15 +43,21 @@ def run_ask_many(opts: AskOptions) -> None:
         )
         for session in sessions
     ]
-    answers = ask_all(
-        io,
-        requests,
-        lambda n: get_async_backend(settings, io, connections=n),
-        retries=settings.retries,
-        stream=turn.stream,
-        as_json=opts.as_json,
-        conversation_ids=[s.id if s.store is not None else None for s in sessions],
-    )
+    from dialcli.fanout import AnswersInterrupted
+
+    try:
+        answers = ask_all(
+            io,
+            requests,
+            lambda n: get_async_backend(settings, io, connections=n),
+            retries=settings.retries,
+            stream=turn.stream,
+            as_json=opts.as_json,
+            conversation_ids=[s.id if s.store is not None else None for s in sessions],
+        )
+    except AnswersInterrupted as stop:
+        _record(sessions, stop.answers, question)  # what arrived, as a single ask keeps it
+        raise
     _record(sessions, answers, question)
     failed = [answer.error for answer in answers if answer.error is not None]
     if failed:
@@ -61,15 +67,18 @@ def run_ask_many(opts: AskOptions) -> None:
 
 
 def _record(sessions: list[Session], answers: list[Answer], question: object) -> None:
-    """Save each answered exchange; the first model's last and newest, for ``-c``."""
+    """Save each answered exchange (an interrupted one with what arrived, marked so);
+    the first model's last and newest, for ``-c``."""
     newest = ""
     for session, answer in reversed(list(zip(sessions, answers, strict=True))):
-        if answer.reply is None:
+        partial = answer.partial()
+        reply = answer.reply or partial
+        if reply is None:
             continue
         conversation = session.conversation
         if newest and conversation.updated <= newest:
             conversation.updated = _after(newest)
-        session.record(question, answer.reply)  # type: ignore[arg-type]
+        session.record(question, reply, interrupted=partial is not None)  # type: ignore[arg-type]
         newest = max(newest, conversation.updated)
 
 
