@@ -113,3 +113,44 @@ def test_ctrl_c_keeps_what_each_model_answered_marked_interrupted(backend_name, 
     slow = saved["slow"].messages[1]
     assert slow.content.startswith("w0 w1") and slow.interrupted
     assert store.latest() == saved["slow"].id  # -c continues the first model's
+
+
+def test_usage_stages_and_finish_reasons_are_shown_per_model_after_the_answers(backend_name):
+    result = ask(
+        backend_name, "-u", "--stages", "names", "-m", "stages", "-m", "priced", "-m", "length",
+        "a b c d",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("=== stages ===\na b c d\n\n=== priced ===\na b c d\n")
+    lines = result.stderr.splitlines()
+    assert lines[:5] == [
+        "dial: stages: stages",
+        "▸ Searching",
+        "✓ Searching (done)",
+        "▸ Answering",
+        "✓ Answering (done)",
+    ]
+    assert lines[5] == "dial: length: the answer was cut at the token limit"
+    usage = lines[6:]
+    assert [line.split(":")[0] for line in usage] == ["stages", "priced", "length"]
+    assert "$" in usage[1] and " in · " in usage[0]
+
+
+def test_a_content_filtered_model_is_that_models_failure(backend_name):
+    result = ask(backend_name, "-m", "echo", "-m", "content-filter", "x y z")
+    assert result.code == 1
+    assert result.stderr == (
+        "dial: content-filter: the answer was stopped by the content filter\n"
+        "dial: 1 of 2 models failed\n"
+    )
+
+
+def test_save_attachments_keeps_the_files_of_every_model(backend_name, tmp_path):
+    folder = tmp_path / "files"
+    result = ask(
+        backend_name, "--save-attachments", str(folder), "-m", "attachments", "-m", "echo", "x"
+    )
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["dot.png", "report.txt"]
+    assert result.stderr.startswith("dial: attachments: attachments\n")
+    assert f"saved: {folder / 'report.txt'}\n" in result.stderr
