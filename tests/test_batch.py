@@ -330,3 +330,19 @@ def test_a_second_ctrl_c_stops_at_once_without_waiting_for_answers(backend_name,
     assert process.returncode == 130
     assert out == b""  # the answers in flight (3 s each) were dropped, not awaited
     assert err.decode().endswith("dial: interrupted\n")
+
+
+def test_rpm_spaces_the_requests_so_they_never_overlap(backend_name, emulator):
+    # 30 a minute is one start every 2 s; each answer takes 0.5 s: with --rpm the
+    # deployment never sees two at once, where -j 3 alone would send all three together.
+    load_counts(emulator, reset=True)
+    result = batch(
+        backend_name, "--lines", "-m", "latency", "-j", "3", "--rpm", "30", stdin="a\nb\nc\n"
+    )
+    assert (result.code, result.stderr) == (0, "")
+    assert [r["answer"] for r in records(result.stdout)] == ["a", "b", "c"]
+    assert load_counts(emulator)["latency"] == {
+        **load_counts(emulator)["latency"],
+        "peak": 1,
+        "served": 3,
+    }
