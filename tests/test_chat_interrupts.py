@@ -126,3 +126,15 @@ def test_interrupt_watch_gives_the_handlers_back():
     watch.close()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert signal.set_wakeup_fd(-1) == -1  # nothing left registered
+
+
+def test_a_second_ctrl_c_while_the_hint_is_written_ends_the_chat_normally(monkeypatch):
+    from dialcli.chat import repl
+
+    def interrupted_notice(self: repl.ChatLoop, text: str) -> None:
+        if text == repl.INTERRUPT_HINT:
+            raise KeyboardInterrupt  # the second Ctrl-C lands right here
+
+    monkeypatch.setattr(repl.ChatLoop, "notice", interrupted_notice)
+    _io, lines = interactive(["", KeyboardInterrupt(), "never read"])  # returns: exit 0
+    assert lines.items == ["never read"]

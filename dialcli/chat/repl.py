@@ -10,6 +10,7 @@ changes nothing; the chat continues in both modes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -83,11 +84,9 @@ class ChatLoop:
             except KeyboardInterrupt:
                 if not self.interactive:
                     raise
-                self.io.out("\n")
-                if armed:
+                if self._ctrl_c_at_prompt(armed):
                     return
                 armed = True
-                self.notice(INTERRUPT_HINT)
                 continue
             armed = False
             try:
@@ -97,8 +96,20 @@ class ChatLoop:
                 # Between answer and prompt (saving, rendering): drop it, keep chatting.
                 if not self.interactive:
                     raise
-                self.io.out("\n")
-                self.notice("[interrupted]")
+                with suppress(KeyboardInterrupt):  # a second one changes nothing
+                    self.io.out("\n")
+                    self.notice("[interrupted]")
+
+    def _ctrl_c_at_prompt(self, armed: bool) -> bool:
+        """After a Ctrl-C at the prompt: True to end the chat (the second in a row)."""
+        try:
+            self.io.out("\n")
+            if armed:
+                return True
+            self.notice(INTERRUPT_HINT)
+        except KeyboardInterrupt:  # the second arrived before the hint was out
+            return True
+        return False
 
     def handle(self, text: str) -> str | None:
         """Run one input: a slash command, or a question for the model."""
