@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from test_chat import home, interactive, output, stored
@@ -138,3 +139,26 @@ def test_a_second_ctrl_c_while_the_hint_is_written_ends_the_chat_normally(monkey
     monkeypatch.setattr(repl.ChatLoop, "notice", interrupted_notice)
     _io, lines = interactive(["", KeyboardInterrupt(), "never read"])  # returns: exit 0
     assert lines.items == ["never read"]
+
+
+def blocked_signals(thread: threading.Thread) -> int:
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("SigBlk:"))
+    return int(line.split()[1], 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_helper_threads_leave_ctrl_c_to_the_main_thread():
+    # A SIGINT the kernel gives a helper thread would not interrupt the main thread's
+    # socket read: the Ctrl-C would wait for the answer's first byte.
+    import io as stdio
+    import signal
+
+    spinner = spinner_module.Spinner(stdio.StringIO()).start()
+    try:
+        mask = blocked_signals(spinner._thread)
+    finally:
+        spinner.stop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        assert mask & (1 << (signum - 1))
+    assert not blocked_signals(threading.main_thread()) & (1 << (signal.SIGINT - 1))

@@ -72,7 +72,7 @@ class InterruptWatch:
         watcher = threading.Thread(
             target=self._watch, args=(read_end,), name="dial-ctrl-c", daemon=True
         )
-        watcher.start()
+        start_deaf(watcher)
 
     def close(self) -> None:
         """Give back the handlers and the wakeup fd; the watcher thread ends."""
@@ -130,6 +130,25 @@ class InterruptWatch:
             signal.pthread_kill(self._main, NUDGE)
         # Two Ctrl-C close together may run the handler once: count them as handled.
         self._seen = self._handled
+
+
+def start_deaf(thread: threading.Thread) -> None:
+    """Start a helper thread with SIGINT and SIGTERM blocked in it (threads inherit the
+    mask of the thread that starts them).
+
+    The kernel hands a signal sent to the process to any thread that does not block it.
+    One taken by a helper thread still runs Python's handler, in the main thread, but
+    only at its next bytecode: a main thread blocked in a socket read (waiting for the
+    first word of an answer) stays blocked until data arrives, and the Ctrl-C seems lost.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        thread.start()
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _keep_input_on_interrupt(fd: int) -> list[Any] | None:

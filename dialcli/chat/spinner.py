@@ -25,7 +25,9 @@ class Spinner:
         self._thread = threading.Thread(target=self._spin, name="dial-spinner", daemon=True)
 
     def start(self) -> Spinner:
-        self._thread.start()
+        from dialcli.chat.interrupts import start_deaf
+
+        start_deaf(self._thread)  # a Ctrl-C must reach the main thread, never this one
         return self
 
     def _spin(self) -> None:
