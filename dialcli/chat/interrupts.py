@@ -132,6 +132,29 @@ class InterruptWatch:
         self._seen = self._handled
 
 
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (main thread); acted on as it ends.
+
+    For work that imports modules (building the backend loads httpx or aidial-client
+    on the first question): an interrupt in the middle of an import leaves modules
+    half-initialised, and the next question's import then fails (``NameError: name
+    'coroutines' is not defined``, seen with asyncio). The wait for the answer itself
+    stays interruptible.
+    """
+    if (
+        not hasattr(signal, "pthread_sigmask")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending Ctrl-C is raised here
+
+
 def start_deaf(thread: threading.Thread) -> None:
     """Start a helper thread with SIGINT and SIGTERM blocked in it (threads inherit the
     mask of the thread that starts them).

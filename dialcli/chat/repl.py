@@ -215,16 +215,19 @@ class ChatLoop:
         self.notice(f"Saved as: {title}")
 
     def _exchange(self, question: Message, *, replace: bool) -> None:
+        from dialcli.chat.interrupts import interrupts_deferred
         from dialcli.turn import AnswerInterrupted, exchange, stage_reporter
 
         spinner = self._new_spinner()  # made before anything can be interrupted
         writer: AnswerWriter | None = None
         turn = self.config.turn
         try:
-            writer = self._start_answer(spinner)
+            with interrupts_deferred():  # imports happen here: never cut one in half
+                writer = self._start_answer(spinner)
+                backend = self._get_backend()
             reply = exchange(
                 self.session,
-                self._get_backend(),
+                backend,
                 question,
                 turn,
                 writer,
