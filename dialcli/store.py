@@ -4,8 +4,8 @@ Layout under the data directory (``Settings.home``)::
 
     conversations/<uuid>.json     the conversation (Conversation.to_dict), mode 0600
     conversations/.locks/<uuid>.lock   flock'd while a writer re-reads and rewrites
-    conversations/.index.json     derived listing cache (see store_index), rebuilt at will
-    conversations/.tmp-*          a write in progress; never listed
+    conversations/.cache/         index, journal, "latest" pointer (store_cache): derived
+    conversations/.tmp/           writes in progress; never listed
 
 Readers take no lock: every write is a whole-file ``os.replace``, so a reader sees the
 old document or the new one. Writers lock one conversation only for the re-read,
@@ -29,17 +29,20 @@ import orjson
 from dialcli.conversation import Conversation, Message, Role, content_text, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.private_dirs import private_dir
+from dialcli.store_cache import CACHE_DIR
 from dialcli.store_index import (
+    TEMP_DIR,
     TEMP_PREFIX,
     UUID_RE,
     BadFile,
     Problem,
     Summary,
+    commit,
     decode,
+    latest,
     listing,
     parse,
     summarize,
-    update,
 )
 
 __all__ = ["Hit", "Problem", "Store", "Summary"]
@@ -101,9 +104,9 @@ class Store:
         return summaries
 
     def latest(self) -> str | None:
-        """The id of the most recently updated conversation, if any."""
-        newest = self.summaries(limit=1)
-        return newest[0].id if newest else None
+        """The id of the most recently updated conversation, if any (O(1) when the
+        "latest" pointer holds; see store_index.latest)."""
+        return latest(self._dir)
 
     def resolve(self, ref: str) -> str:
         """A full id from ``last``, a full id or a unique prefix of at least 4 characters."""
@@ -243,7 +246,7 @@ class Store:
         path = self._file(conv_id)
         with self._locked(conv_id, unlink=True):
             try:
-                path.unlink()
+                commit(self._dir, path.name, path.unlink, None)
             except FileNotFoundError:
                 raise NotFoundError(f"no saved conversation matches '{conv_id}'") from None
             except OSError as err:
@@ -251,7 +254,6 @@ class Store:
                     f"could not delete conversation: {err.strerror} ({path})"
                 ) from None
             _fsync_dir(self._dir)
-            update(self._dir)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -270,11 +272,15 @@ class Store:
         return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
     def _ensure_dirs(self, verb: str = "save") -> None:
-        locks = self._dir / ".locks"
-        try:
-            private_dir(locks, self.home)
-        except OSError as err:
-            raise _save_error(err, Path(err.filename or locks), verb) from None
+        # All made before the first rename is recorded: creating them later would
+        # change the folder's key and cost the next listing a full pass.
+        for sub in (".locks", TEMP_DIR):
+            try:
+                private_dir(self._dir / sub, self.home)
+            except OSError as err:
+                raise _save_error(err, Path(err.filename or self._dir / sub), verb) from None
+        with suppress(OSError):  # derived files only: saving works without them
+            private_dir(self._dir / CACHE_DIR, self.home)
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
@@ -312,22 +318,37 @@ class Store:
 
     def _write(self, path: Path, conv: Conversation) -> None:
         data = orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2)
-        write_atomic(path, data)
-        update(self._dir)  # the index, and temp files killed writers left
+        summary = Summary(
+            conv.id, conv.created, conv.updated or conv.created, conv.model or "",
+            len(conv.messages), conv.title or "",
+        )  # fmt: skip
+        # The temp file in .tmp/, so that only the rename changes the folder (commit).
+        write_atomic(path, data, tmp_dir=self._dir / TEMP_DIR, record=summary)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers and crashes see old or new, never half."""
+def write_atomic(
+    path: Path, data: bytes, *, tmp_dir: Path | None = None, record: Summary | None = None
+) -> None:
+    """Replace ``path`` with ``data`` so that readers and crashes see old or new, never half.
+
+    With ``record`` (a conversation's summary) the rename is recorded for listing and
+    the "latest" pointer (store_index.commit).
+    """
     tmp: str | None = None
     try:
-        # mkstemp opens with O_EXCL and mode 0600, in the same directory so that
-        # os.replace is a rename within one filesystem.
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+        # mkstemp opens with O_EXCL and mode 0600, on the same filesystem so that
+        # os.replace is a rename.
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=tmp_dir or path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())  # the data must be on disk before the name points at it
-        os.replace(tmp, path)  # atomic: a reader sees the old file or the new, never half
+        source = tmp
+        # atomic: a reader sees the old file or the new, never half
+        if record is None:
+            os.replace(source, path)
+        else:
+            commit(path.parent, path.name, lambda: os.replace(source, path), record)
         tmp = None
         _fsync_dir(path.parent)  # make the rename itself survive a power cut
     except OSError as err:
