@@ -41,6 +41,7 @@ from dialcli.store_index import (
     decode,
     latest,
     listing,
+    newest_first,
     parse,
     summarize,
 )
@@ -135,34 +136,40 @@ class Store:
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
     def search(self, text: str, limit: int | None = None) -> list[Hit]:
-        """Conversations whose system prompt or messages contain ``text`` (any case).
+        """Conversations whose system prompt or messages contain ``text`` (any case),
+        newest first, at most ``limit``; see ``iter_search``."""
+        return list(self.iter_search(text, limit))
 
-        Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
-        and parsed only when it may match; see ``_matcher`` for what "any case" means.
+    def iter_search(self, text: str, limit: int | None = None) -> Iterator[Hit]:
+        """The hits one by one as the files are read, newest first; stops after ``limit``.
+
+        The order comes from the index (no stat per file when it holds); each file is
+        checked as raw bytes and parsed only when it may match (``_matcher``).
         """
         if not text:
             raise UsageError("search text must not be empty")
         pattern, maybe = _matcher(text)
-        hits: list[Hit] = []
-        for summary in self.summaries():
-            if limit is not None and len(hits) >= limit:
-                break
-            path = self._dir / f"{summary.id}.json"
+        ids, problems = newest_first(self._dir)
+        for problem in problems:
+            self._problems.setdefault(problem.path, problem.reason)
+        found = 0
+        folder = str(self._dir)
+        for conv_id in ids:
+            if limit is not None and found >= limit:
+                return
+            name = f"{conv_id}.json"
+            data = _read_bytes(f"{folder}/{name}")
+            if data is None or not maybe(data):
+                continue  # deleted since listing, or no match
             try:
-                data = path.read_bytes()
-            except OSError:
-                continue  # deleted since listing
-            if not maybe(data):
-                continue
-            try:
-                doc = parse(data, path.name)  # no Message objects: a match needs only text
+                doc = parse(data, name)  # no Message objects: a match needs only text
             except BadFile as err:
-                self._problems.setdefault(path, str(err))
+                self._problems.setdefault(self._dir / name, str(err))
                 continue
             hit = _first_match(doc, pattern)
             if hit is not None:
-                hits.append(Hit(summarize(doc), *hit))
-        return hits
+                found += 1
+                yield Hit(summarize(doc), *hit)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -397,6 +404,20 @@ def _later(now: str, previous: str) -> str:
     return now if now > previous else previous
 
 
+def _read_bytes(path: str) -> bytes | None:
+    """The whole file in one read of its size (plain os calls: search makes 100,000)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, os.fstat(fd).st_size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def _matcher(text: str) -> tuple[re.Pattern[str], Callable[[bytes], bool]]:
     """The pattern that decides a match, and a fast check of a file's raw bytes.
 
@@ -411,16 +432,47 @@ def _matcher(text: str) -> tuple[re.Pattern[str], Callable[[bytes], bool]]:
         pattern = re.compile(re.escape(text), re.IGNORECASE | re.ASCII)
         if any(c in text for c in '"\\') or any(ord(c) < 0x20 for c in text):
             return pattern, lambda data: True  # escaped in the file: parse every file
-        needle = text.lower().encode()
+        contains = contains_any_case(text.lower().encode())
         if "/" in text:
-            return pattern, lambda data: needle in data.lower() or b"\\/" in data
-        return pattern, lambda data: needle in data.lower()
+            return pattern, lambda data: contains(data) or b"\\/" in data
+        return pattern, contains
     pattern = re.compile(re.escape(text), re.IGNORECASE)
 
     def check(data: bytes) -> bool:
         return b"\\u" in data or bool(pattern.search(data.decode("utf-8", "replace")))
 
     return pattern, check
+
+
+# English letters, most frequent first. A query holding a rare one is found by looking
+# for that letter in both cases (find is memchr-fast) and comparing only where it
+# occurs, instead of lowering every file: most of a full-text search's time at 100,000.
+_LETTER_RANK = "etaoinsrhldcumfpgwybvkxjqz"
+_RARE_FROM = _LETTER_RANK.index("g")
+
+
+def contains_any_case(needle: bytes) -> Callable[[bytes], bool]:
+    """``needle`` (lowercase ASCII) in the bytes, ASCII letters in any case: exactly
+    ``needle in data.lower()``, faster when the needle holds a rare letter."""
+    letters = [(i, chr(c)) for i, c in enumerate(needle) if chr(c).isalpha()]
+    if not letters:
+        return lambda data: needle in data
+    at, letter = max(letters, key=lambda pair: _LETTER_RANK.index(pair[1]))
+    if _LETTER_RANK.index(letter) < _RARE_FROM:
+        return lambda data: needle in data.lower()
+    size = len(needle)
+    anchors = (letter.encode(), letter.upper().encode())
+
+    def check(data: bytes) -> bool:
+        for anchor in anchors:
+            pos = data.find(anchor, at)
+            while pos >= 0:
+                if data[pos - at : pos - at + size].lower() == needle:
+                    return True
+                pos = data.find(anchor, pos + 1)
+        return False
+
+    return check
 
 
 def _first_match(doc: dict[str, Any], pattern: re.Pattern[str]) -> tuple[str, int | None] | None:

@@ -47,7 +47,7 @@ from dialcli.store_rows import (
 )
 
 __all__ = ["HEAD_BYTES", "UUID_RE", "BadFile", "Problem", "Summary", "decode", "parse"]
-__all__ += ["commit", "latest", "listing", "rebuild", "summarize"]
+__all__ += ["commit", "latest", "listing", "newest_first", "rebuild", "summarize"]
 
 TEMP_PREFIX = ".tmp-"
 TEMP_DIR = ".tmp"  # temp files of writes in progress: creating one leaves the folder's key
@@ -114,7 +114,8 @@ def listing(directory: Path, limit: int | None) -> tuple[list[Summary], list[Pro
     if index is not None and journal[0] is not None and _chained(index[0], journal[0], key):
         with suppress(_Stale):
             return _trusted(directory, index, journal[0], limit)
-    return _refresh(directory, key, index, journal, limit)
+    shown, problems, _ = _refresh(directory, key, index, journal, limit)
+    return shown, problems
 
 
 def _trusted(
@@ -153,6 +154,8 @@ def _old_entries(
     for entry in journal[0] or []:
         if is_row(entry.get("row")):
             old[entry["name"]] = entry["row"]
+        else:  # deleted
+            old.pop(entry["name"], None)
     return old
 
 
@@ -162,8 +165,9 @@ def _refresh(
     index: tuple[dict[str, Any], bytes] | None,
     journal: tuple[list[Any] | None, int],
     limit: int | None,
-) -> tuple[list[Summary], list[Problem]]:
-    """Stat every file, re-read the heads of the changed ones, then save the index."""
+) -> tuple[list[Summary], list[Problem], list[Any]]:
+    """Stat every file, re-read the heads of the changed ones, then save the index.
+    Returns the shown summaries, the problems and every row, newest first."""
     old = _old_entries(index, journal)
     rows, problems = _scan(directory, old)
     rows.sort(key=order, reverse=True)
@@ -174,7 +178,29 @@ def _refresh(
         rows = [r for r in rows if f"{r[ID]}.json" not in bad]
     sweep_temp_dir(directory)
     cache.write_index(directory, key, rows, problems, journal[1])
-    return shown, _problems(directory, problems)
+    return shown, _problems(directory, problems), rows
+
+
+def newest_first(directory: Path) -> tuple[list[str], list[Problem]]:
+    """Every conversation id, newest first, without a stat per file when the index
+    holds (for search, which reads each file anyway), and the unreadable files."""
+    key = cache.dir_key(directory)
+    if key is None:
+        return [], []
+    index = cache.read_index(directory)
+    journal = cache.read_journal(directory)
+    if index is not None and journal[0] is not None and _chained(index[0], journal[0], key):
+        header, body = index
+        changed: dict[str, Any] = {entry["name"]: entry.get("row") for entry in journal[0]}
+        rows = cache.index_rows(body)
+        if all(is_row(r) for r in rows):
+            fresh = sorted((r for r in changed.values() if is_row(r)), key=order, reverse=True)
+            older = [r for r in rows if f"{r[ID]}.json" not in changed]
+            merged = heapq.merge(fresh, older, key=order, reverse=True)
+            problems = [p for p in header["problems"] if is_problem(p) and p[0] not in changed]
+            return [r[ID] for r in merged], _problems(directory, problems)
+    _, problems, rows = _refresh(directory, key, index, journal, 0)
+    return [r[ID] for r in rows], problems
 
 
 def _scan(directory: Path, old: dict[str, list[Any]]) -> tuple[list[Any], list[Any]]:

@@ -188,3 +188,40 @@ def test_ask_c_and_show_last_follow_a_conversation_another_tool_added(backend_na
     assert result.code == 0, result.stderr
     saved = json.loads((folder / f"{other.id}.json").read_bytes())
     assert [m["content"] for m in saved["messages"]][-2:] == ["again", "again"]
+
+
+# -- search: order from the index, hits as they are found ------------------------------
+
+
+@pytest.mark.parametrize("needle", [b"zanzibar", b"quiz", b"the", b"a-1", b"42", b"jazz", b"k"])
+def test_the_any_case_check_is_exactly_lowering_the_bytes(needle) -> None:
+    import random
+
+    from dialcli.store import contains_any_case
+
+    check = contains_any_case(needle)
+    rng = random.Random(needle)
+    alphabet = b"zanibrquthe-142jkZANIBRQUTHE \n\xc3\xa9"
+    for _ in range(3000):
+        data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        if rng.random() < 0.3:  # plant it, in a random case
+            word = bytes(c ^ 32 if chr(c).isalpha() and rng.random() < 0.5 else c for c in needle)
+            cut = rng.randint(0, len(data))
+            data = data[:cut] + word + data[cut:]
+        assert check(data) == (needle in data.lower()), data
+
+
+def test_search_yields_the_first_hit_before_reading_every_file(tmp_path, monkeypatch) -> None:
+    import dialcli.store as store_module
+
+    store = Store(tmp_path / "home")
+    for n in range(30):
+        store.create(conv_at(f"2025-01-{n + 1:02d}T00:00:00.000Z", text=f"word{n} needle"))
+    reads: list[str] = []
+    real = store_module._read_bytes
+    monkeypatch.setattr(store_module, "_read_bytes", lambda p: reads.append(p) or real(p))
+    hits = store.iter_search("NEEDLE")
+    first = next(hits)
+    assert first.summary.updated.startswith("2025-01-30") and len(reads) == 1
+    assert [h.summary.updated[:10] for h in hits][-1] == "2025-01-01"
+    assert len(reads) == 30
