@@ -89,12 +89,32 @@ def _replace(path: Path, data: bytes) -> None:
 # -- the index ---------------------------------------------------------------------------
 
 
-def read_index(directory: Path) -> tuple[dict[str, Any], bytes] | None:
-    """The header and the rows' bytes (one JSON array a line), or None if unusable."""
+def ensure_dir(directory: Path) -> None:
+    """Make ``.cache/`` before the folder's key is taken: making it changes the key."""
+    with suppress(OSError):
+        if not cache_dir(directory).is_dir() and directory.is_dir():
+            os.mkdir(cache_dir(directory), 0o700)
+
+
+Index = tuple[dict[str, Any], bytes, bool]  # header, rows' bytes, whether all rows
+
+
+def read_index(directory: Path, prefix: int | None = None) -> Index | None:
+    """The header, the rows' bytes (one JSON array a line), and whether that is every
+    row; None if unusable.
+
+    With ``prefix``, only about that many bytes are read: the rows are newest first, so
+    the newest N need only the first lines (the body then ends at a whole row).
+    """
+    complete = True
     try:
-        data = (cache_dir(directory) / "index").read_bytes()
+        with open(cache_dir(directory) / "index", "rb") as f:
+            data = f.read() if prefix is None else f.read(prefix)
     except OSError:
         return None
+    if prefix is not None and len(data) == prefix:
+        complete = False
+        data = data[: data.rfind(b"\n") + 1]
     head, _, body = data.partition(b"\n")
     try:
         header = orjson.loads(head)
@@ -104,7 +124,7 @@ def read_index(directory: Path) -> tuple[dict[str, Any], bytes] | None:
         return None
     if not isinstance(header.get("problems"), list):
         return None
-    return header, body
+    return header, body, complete
 
 
 def index_rows(body: bytes) -> list[Any]:

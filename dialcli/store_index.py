@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -104,28 +105,39 @@ def _problems(directory: Path, entries: Iterable[Any]) -> list[Problem]:
     return [Problem(directory / e[0], e[4]) for e in entries]
 
 
+# Bytes of the index read for a listing of N: the header (the unreadable files) and
+# about N rows (a row is about 200 bytes), with room for rows a journal replaces.
+_PREFIX_BASE, _PREFIX_ROW = 64 << 10, 1024
+
+
 def listing(directory: Path, limit: int | None) -> tuple[list[Summary], list[Problem]]:
     """The ``limit`` newest conversations (by ``updated``) and every unreadable file."""
+    cache.ensure_dir(directory)
     key = cache.dir_key(directory)
     if key is None:
         return [], []
-    index = cache.read_index(directory)
+    prefix = None if limit is None else _PREFIX_BASE + _PREFIX_ROW * limit
+    index = cache.read_index(directory, prefix)
     journal = cache.read_journal(directory)
     if index is not None and journal[0] is not None and _chained(index[0], journal[0], key):
         with suppress(_Stale):
-            return _trusted(directory, index, journal[0], limit)
+            shown, problems = _trusted(directory, index, journal[0], limit)
+            if index[2] or len(shown) >= (limit or 0):
+                return shown, problems
+            index = cache.read_index(directory)  # more rows were needed than read
+            if index is not None:
+                return _trusted(directory, index, journal[0], limit)
+    if index is not None and not index[2]:
+        index = cache.read_index(directory)
     shown, problems, _ = _refresh(directory, key, index, journal, limit)
     return shown, problems
 
 
 def _trusted(
-    directory: Path,
-    index: tuple[dict[str, Any], bytes],
-    journal: list[dict[str, Any]],
-    limit: int | None,
+    directory: Path, index: cache.Index, journal: list[dict[str, Any]], limit: int | None
 ) -> tuple[list[Summary], list[Problem]]:
     """The newest from the index's first rows and the journal's; no sort of everything."""
-    header, body = index
+    header, body, _ = index
     changed: dict[str, Any] = {entry["name"]: entry.get("row") for entry in journal}
     fresh = sorted((r for r in changed.values() if is_row(r)), key=order, reverse=True)
     rows = cache.index_rows(body) if limit is None else cache.iter_index_rows(body)
@@ -143,7 +155,7 @@ def _order_or_stale(row: Any) -> tuple[str, str]:
 
 
 def _old_entries(
-    index: tuple[dict[str, Any], bytes] | None, journal: tuple[list[Any] | None, int]
+    index: cache.Index | None, journal: tuple[list[Any] | None, int]
 ) -> dict[str, list[Any]]:
     """name -> row or problem, as the index and journal last saw each file."""
     old: dict[str, list[Any]] = {}
@@ -162,7 +174,7 @@ def _old_entries(
 def _refresh(
     directory: Path,
     key: list[int],
-    index: tuple[dict[str, Any], bytes] | None,
+    index: cache.Index | None,
     journal: tuple[list[Any] | None, int],
     limit: int | None,
 ) -> tuple[list[Summary], list[Problem], list[Any]]:
@@ -184,23 +196,36 @@ def _refresh(
 def newest_first(directory: Path) -> tuple[list[str], list[Problem]]:
     """Every conversation id, newest first, without a stat per file when the index
     holds (for search, which reads each file anyway), and the unreadable files."""
+    cache.ensure_dir(directory)
     key = cache.dir_key(directory)
     if key is None:
         return [], []
     index = cache.read_index(directory)
     journal = cache.read_journal(directory)
     if index is not None and journal[0] is not None and _chained(index[0], journal[0], key):
-        header, body = index
+        header, body, _ = index
         changed: dict[str, Any] = {entry["name"]: entry.get("row") for entry in journal[0]}
-        rows = cache.index_rows(body)
-        if all(is_row(r) for r in rows):
-            fresh = sorted((r for r in changed.values() if is_row(r)), key=order, reverse=True)
-            older = [r for r in rows if f"{r[ID]}.json" not in changed]
-            merged = heapq.merge(fresh, older, key=order, reverse=True)
+        # Only (updated, id) of each row, by a pattern over the lines: parsing 100,000
+        # rows whole would cost more time and memory than the order is worth.
+        pairs = [(u, i) for i, u in _ID_UPDATED.findall(body)]
+        if len(pairs) == body.count(b"\n"):
+            fresh = sorted(
+                ((r[UPDATED].encode(), r[ID].encode()) for r in changed.values() if is_row(r)),
+                reverse=True,
+            )
+            skip = {name.encode() for name in changed}
+            older = (p for p in pairs if p[1] + b".json" not in skip)
+            merged = heapq.merge(fresh, older, reverse=True)
             problems = [p for p in header["problems"] if is_problem(p) and p[0] not in changed]
-            return [r[ID] for r in merged], _problems(directory, problems)
+            return [i.decode() for _, i in merged], _problems(directory, problems)
     _, problems, rows = _refresh(directory, key, index, journal, 0)
     return [r[ID] for r in rows], problems
+
+
+# The id and updated of an index row: [ino,size,mtime,"id","created","updated",...]
+_ID_UPDATED = re.compile(
+    rb'^\[\d+,\d+,\d+,"([0-9a-f-]{36})","(?:[^"\\]|\\.)*","((?:[^"\\]|\\.)*)",', re.M
+)
 
 
 def _scan(directory: Path, old: dict[str, list[Any]]) -> tuple[list[Any], list[Any]]:
@@ -336,6 +361,7 @@ def _move_pointer(
 def latest(directory: Path) -> str | None:
     """The id of the most recently updated conversation: from the pointer when it holds,
     else from a listing (which then sets the pointer)."""
+    cache.ensure_dir(directory)
     key = cache.dir_key(directory)
     if key is None:
         return None

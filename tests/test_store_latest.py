@@ -225,3 +225,24 @@ def test_search_yields_the_first_hit_before_reading_every_file(tmp_path, monkeyp
     assert first.summary.updated.startswith("2025-01-30") and len(reads) == 1
     assert [h.summary.updated[:10] for h in hits][-1] == "2025-01-01"
     assert len(reads) == 30
+
+
+def test_a_short_read_of_the_index_reads_on_when_more_rows_are_needed(tmp_path, monkeypatch):
+    store = Store(tmp_path / "home")
+    for n in range(40):
+        store.create(conv_at(f"2025-02-{n % 28 + 1:02d}T00:{n:02d}:00.000Z", text=f"t{n}"))
+    everything = store.summaries()  # a full pass: writes the index
+    monkeypatch.setattr(store_index, "_PREFIX_BASE", 0)
+    monkeypatch.setattr(store_index, "_PREFIX_ROW", 60)  # less than one row per row
+    assert store.summaries(limit=25) == everything[:25]
+    for conv_id in [s.id for s in everything[30:]]:  # journaled rows replace old ones
+        store.append(conv_id, [Message(Role.USER, "bump")])
+    assert store.summaries(limit=25) == Store(store.home).summaries()[:25]
+
+
+def test_search_order_is_the_listing_order_with_journaled_writes(store) -> None:
+    store.summaries()
+    older = conv_at("2023-01-01T00:00:00.000Z", text="q")
+    store.create(older)  # journaled, not the newest
+    hits = [h.summary.id for h in store.search("q")]
+    assert hits == [s.id for s in store.summaries()]
