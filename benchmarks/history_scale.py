@@ -136,7 +136,6 @@ CASES: list[tuple[str, list[str], bytes, str]] = [
     (f"dial history search {RARE_WORD}", ["history", "search", RARE_WORD], b"", ""),
     ("dial --version", ["--version"], b"", ""),
 ]
-PAIRED = {"echo hi | dial ask -c", "dial history show last"}
 
 
 def run_case(argv: list[str], stdin: bytes, prepare: str, home: Path, url: str) -> Run:
@@ -166,7 +165,9 @@ def measure_all(homes: dict[int, Path], url: str, runs: int, only: str) -> dict:
 
 
 def render(results: dict, sizes: list[int], runs: int) -> str:
-    head = ["command"] + [f"{size:,}" for size in sizes] + [f"{sizes[-1]:,} ÷ {sizes[0]:,}"]
+    big, small = sizes[-1], sizes[0]
+    head = ["command"] + [f"{size:,}" for size in sizes]
+    head += [f"{big:,} ÷ {small:,} (wall)", "(CPU)", f"CPU s at {big:,}"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     labels = list(dict.fromkeys(label for label, _ in results))
     for label in labels:
@@ -174,9 +175,13 @@ def render(results: dict, sizes: list[int], runs: int) -> str:
         for size in sizes:
             walls = [r.wall for r in results[(label, size)]]
             cells.append(f"{statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f})")
-        first, last = results[(label, sizes[0])], results[(label, sizes[-1])]
-        ratio = statistics.median([b.wall / a.wall for a, b in zip(first, last, strict=True)])
-        cells.append(f"{ratio:.2f}" + ("" if label in PAIRED else " (not a target)"))
+        first, last = results[(label, small)], results[(label, big)]
+        for value in (lambda r: r.wall, lambda r: r.cpu):
+            ratio = statistics.median(
+                [value(b) / value(a) for a, b in zip(first, last, strict=True)]
+            )
+            cells.append(f"{ratio:.2f}")
+        cells.append(f"{statistics.median([r.cpu for r in last]):.3f}")
         lines.append("| " + " | ".join(cells).replace("echo hi |", "echo hi \\|") + " |")
     peaks = {
         label: max(r.max_rss_kb for size in sizes for r in results[(label, size)]) / 1024
@@ -185,9 +190,10 @@ def render(results: dict, sizes: list[int], runs: int) -> str:
     rss = ", ".join(f"{label}: {mb:.1f} MB" for label, mb in peaks.items())
     return (
         "\n".join(lines)
-        + f"\n\nSeconds, median (min–max) of {runs} fresh processes per cell; the last"
-        " column is the median of the per-round ratios of the largest folder to the"
-        f" smallest. Peak RSS over all sizes: {rss}.\n"
+        + f"\n\nSeconds, median (min–max) of {runs} fresh processes per cell; the ratio"
+        " columns are medians of the per-round ratios of the largest folder to the"
+        " smallest, by wall time and by CPU time (user + system, which other processes"
+        f" on the machine move much less). Peak RSS over all sizes: {rss}.\n"
     )
 
 

@@ -23,6 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from contextlib import suppress
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +183,7 @@ def _refresh(
     Returns the shown summaries, the problems and every row, newest first."""
     old = _old_entries(index, journal)
     rows, problems = _scan(directory, old)
-    rows.sort(key=order, reverse=True)
+    rows.sort(key=itemgetter(UPDATED, ID), reverse=True)  # the same order as ``order``
     known = len(problems)
     shown = _take_shown(directory, rows, limit, problems, trust=False)
     if len(problems) > known:  # a shown file's tail was bad: a problem now, not a row
