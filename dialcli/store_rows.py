@@ -101,15 +101,6 @@ def _fields(doc: dict[str, Any], count: int | None) -> list[Any]:
     return [doc["id"], created, updated, model, count, str(doc.get("title") or "")]
 
 
-# The head of a file as dial writes it (orjson, two-space indent, these keys in this
-# order) with no escape in any of the values: read by one match, no JSON parse. Any
-# other head goes through orjson below.
-_DIAL_HEAD = re.compile(
-    rb'{\n  "schema": \d+,\n  "id": "([0-9a-f-]{36})",\n  "created": "([^"\\]*)",'
-    rb'\n  "updated": "([^"\\]*)",\n  "title": "([^"\\]*)",\n  "model": "([^"\\]*)",'
-)
-
-
 def head_fields(head: bytes, name: str) -> list[Any] | None:
     """The summary fields from the part of a file before ``"messages":``, or None.
 
@@ -121,16 +112,6 @@ def head_fields(head: bytes, name: str) -> list[Any] | None:
     cut = head.find(_MESSAGES_KEY)
     if cut < 0:
         return None
-    fast = _DIAL_HEAD.match(head)
-    if fast is not None:
-        values = [v.decode("utf-8", "replace") for v in fast.groups()]
-        if values[0] == name[:-5] and not any("\ufffd" in v for v in values):
-            conv_id, created, updated, title, model = values
-            return [conv_id, created, updated or created, model, None, title]
-    return _slow_head(head, cut, name)
-
-
-def _slow_head(head: bytes, cut: int, name: str) -> list[Any] | None:
     prefix = head[:cut].rstrip()
     if not prefix.endswith((b",", b"{")):
         return None

@@ -246,25 +246,3 @@ def test_search_order_is_the_listing_order_with_journaled_writes(store) -> None:
     store.create(older)  # journaled, not the newest
     hits = [h.summary.id for h in store.search("q")]
     assert hits == [s.id for s in store.summaries()]
-
-
-@pytest.mark.parametrize(
-    "title",
-    ["plain", 'a "quoted" one', "back\\slash", "tab\there", "naïve café — ✓", "\ufffd", ""],
-)
-@pytest.mark.parametrize("extra", [False, True])
-def test_the_fast_head_reading_agrees_with_the_json_parse(tmp_path, title, extra) -> None:
-    from dialcli.store_rows import _slow_head, head_fields
-
-    conv = conv_at("2024-05-01T00:00:00.000Z", text="x" * 5000)
-    conv.title = title
-    if extra:
-        conv.extra = {"future": 1}  # written before "schema": not the usual head
-    data = orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2)
-    head, name = data[:4096], f"{conv.id}.json"
-    expected = _slow_head(head, head.find(b'"messages":'), name)
-    assert expected is not None and expected[5] == title
-    assert head_fields(head, name) == expected
-    assert head_fields(head, f"{'0' * 8}{conv.id[8:]}.json") is None  # another file's id
-    latin = head.replace(b"2024-05-01", b"2024-05-\xe9\xe9")  # not UTF-8: read whole instead
-    assert head_fields(latin, name) is None
