@@ -197,7 +197,7 @@ def test_ask_c_and_show_last_follow_a_conversation_another_tool_added(backend_na
 def test_the_any_case_check_is_exactly_lowering_the_bytes(needle) -> None:
     import random
 
-    from dialcli.store import contains_any_case
+    from dialcli.store_search import contains_any_case
 
     check = contains_any_case(needle)
     rng = random.Random(needle)
@@ -212,14 +212,14 @@ def test_the_any_case_check_is_exactly_lowering_the_bytes(needle) -> None:
 
 
 def test_search_yields_the_first_hit_before_reading_every_file(tmp_path, monkeypatch) -> None:
-    import dialcli.store as store_module
+    import dialcli.store_search as store_module
 
     store = Store(tmp_path / "home")
     for n in range(30):
         store.create(conv_at(f"2025-01-{n + 1:02d}T00:00:00.000Z", text=f"word{n} needle"))
     reads: list[str] = []
-    real = store_module._read_bytes
-    monkeypatch.setattr(store_module, "_read_bytes", lambda p: reads.append(p) or real(p))
+    real = store_module.read_bytes
+    monkeypatch.setattr(store_module, "read_bytes", lambda p: reads.append(p) or real(p))
     hits = store.iter_search("NEEDLE")
     first = next(hits)
     assert first.summary.updated.startswith("2025-01-30") and len(reads) == 1
