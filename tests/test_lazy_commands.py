@@ -60,6 +60,7 @@ def test_ask_imports_its_own_command_module_only(dial_env):
     assert out.strip() == "hi"
     assert modules & COMMAND_MODULES == {"dialcli.cli.ask"}
     assert "tomllib" not in modules  # no config file: nothing to parse
+    assert "decimal" not in modules  # no price to read
 
 
 def test_a_config_file_is_still_read(dial_env, tmp_path):
