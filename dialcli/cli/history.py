@@ -169,16 +169,17 @@ def search_command(
     import orjson
 
     io, store = _store(ctx)
-    hits = store.search(text, limit=limit)
-    _report_problems(io, store)
+    hits = store.iter_search(text, limit=limit)  # read lazily: each hit shown as found
     if as_json:
         documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
+        _report_problems(io, store)
         io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for hit in hits:
         s = hit.summary
         short = s.id[:8] if io.stdout_is_tty else s.id
         io.out(f"{short}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
+    _report_problems(io, store)
 
 
 @app.command("delete")
