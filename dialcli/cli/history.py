@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dialcli.cli import complete, history_files, history_remote, history_stats, options
-from dialcli.errors import UsageError
+from dialcli.errors import NothingFound, UsageError
 from dialcli.output import IOStreams
 from dialcli.render import short_time, transcript
 
@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="""Saved conversations, here and in DIAL Chat.
 
+Alone, 'dial history' lists the newest conversations, as 'dial history list' does.
+
 \b
 Examples:
-  dial history list --limit 5
+  dial history -n 5
   dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history push last && dial history pull
 """,
-    no_args_is_help=True,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",
     rich_markup_mode=None,
 )
 
@@ -39,6 +42,30 @@ IdArg = Annotated[
         autocompletion=complete.conversation_ids,
     ),
 ]
+
+
+@app.callback()
+def history_root(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help="Alone: show at most N (default 20).", metavar="N"
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Alone: print JSON instead of text.")
+    ] = False,
+) -> None:
+    """Saved conversations; alone, the newest of them (like 'git stash')."""
+    if ctx.invoked_subcommand is None:
+        list_command(ctx, limit=20 if limit is None else limit, as_json=as_json)
+    elif limit is not None or as_json:
+        # `dial history -n 5 search x` would silently drop -n: say where it goes.
+        raise UsageError(
+            f"-n and --json belong after '{ctx.invoked_subcommand}':"
+            f" dial history {ctx.invoked_subcommand} ... -n N"
+        )
 
 
 def _store(ctx: typer.Context) -> tuple[IOStreams, Store]:
@@ -174,11 +201,16 @@ def search_command(
     if as_json:
         documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
         io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    for hit in hits:
+    for hit in hits if not as_json else ():
         s = hit.summary
-        short = s.id[:8] if io.stdout_is_tty else s.id
-        io.out(f"{short}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
+        if io.stdout_is_tty:
+            io.out(f"{s.id[:8]}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
+        else:  # one record per line for cut -f / awk -F'\t' (store flattens the snippet)
+            io.out(f"{s.id}\t{short_time(s.updated)}\t{hit.snippet}\n")
+    if not hits:
+        if io.stderr_is_tty and not as_json:
+            io.err(f"dial: no conversation contains {text!r}")
+        raise NothingFound  # exit 1, as grep: `if dial history search x; then ...`
 
 
 @app.command("delete")

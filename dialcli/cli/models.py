@@ -31,7 +31,12 @@ Examples:
   dial models show gpt-4o
 """
 
-app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None)
+app = typer.Typer(
+    help=HELP,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",  # alone it lists: no command needed
+    rich_markup_mode=None,
+)
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ def pull_command(
         str | None,
         typer.Argument(
             help="Prompt name in DIAL (folders with '/').",
-            metavar="[NAME]",
+            metavar="NAME",
             show_default=False,
             autocompletion=complete.template_names,
         ),
