@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from dialcli import __version__
-from dialcli.cli import ask, batch, chat, history, models, options, templates, tokens, usage
+from dialcli.cli.lazy import Entry, LazyGroup
 from dialcli.config import ENV_VARS
 from dialcli.errors import EXIT_CODES
 
@@ -41,8 +41,28 @@ CONFIG_FILE = """\
   Precedence: flags > environment > config.toml > defaults."""
 
 
+# Every subcommand, in the order `dial --help` lists them. Only the invoked one is
+# imported and built (see cli/lazy.py); a new command is one line here. The short help
+# is the first sentence of the command's own help (tests/test_lazy_commands.py checks).
+COMMANDS: dict[str, Entry] = {
+    "ask": Entry("ask", "Ask one question; the answer streams to stdout.", pairs=True),
+    "chat": Entry("chat", "Chat with a model; every turn is saved.", pairs=True),
+    "batch": Entry("batch", "Answer many prompts at once; results stream out as JSON Lines."),
+    "usage": Entry("usage", "Show how much of the key's limits each deployment has used."),
+    "tokens": Entry("tokens", "Count tokens the way a deployment does."),
+    "models": Entry("models", "List the deployments your key can use."),
+    "history": Entry("history", "Saved conversations, here and in DIAL Chat."),
+    "templates": Entry("templates", "Prompt templates: local files and DIAL prompts."),
+}  # fmt: skip
+
+
+class DialGroup(LazyGroup):
+    TABLE = COMMANDS
+
+
 app = typer.Typer(
     name="dial",
+    cls=DialGroup,
     help=HELP,
     epilog=_epilog(),
     invoke_without_command=True,  # a bare `dial` prints a short help and exits 0
@@ -137,13 +157,3 @@ def root(
     config = ctx.meta[CONFIG_META] = read_config()
     for warning in config_file_warnings(config):
         io.err(f"dial: warning: {warning}")
-
-
-app.command("ask", help=ask.HELP, cls=options.PairsCommand)(ask.ask_command)
-app.command("chat", help=chat.HELP, cls=options.PairsCommand)(chat.chat_command)
-app.command("batch", help=batch.HELP)(batch.batch_command)
-app.add_typer(models.app, name="models")
-app.add_typer(history.app, name="history")
-app.command("usage", help=usage.HELP)(usage.usage_command)
-app.command("tokens", help=tokens.HELP)(tokens.tokens_command)
-app.add_typer(templates.app, name="templates")
