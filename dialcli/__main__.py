@@ -48,13 +48,18 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.debuglog import forget_secrets
 
     forget_secrets()
+    from dialcli.hints import forget
+
+    forget()  # tests run main() many times in one process
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(argv, streams)
     except DialError as err:
         if err.message:  # NothingFound has no line to print
-            _report(err, streams, f"dial: {err}")
+            from dialcli.hints import hint_for
+
+            _report(err, streams, f"dial: {err}{hint_for(err)}")
         return exit_code_for(err)
     except (Stopped, PipeClosed, Terminated, KeyboardInterrupt) as stop:
         cause = stop.cause if isinstance(stop, Stopped) else stop

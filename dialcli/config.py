@@ -61,6 +61,8 @@ CONFIG_KEYS = frozenset(
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
+# Keys only config.toml can set (no flag, no environment variable).
+FILE_ONLY = ("api_key_command", "token_command", "markdown", "max_prompt_tokens")
 # How the flags passed to resolve_settings are spelled on the command line.
 FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -103,6 +105,8 @@ class Settings:
     token_source: str = "DIAL_TOKEN"
     url_source: str = ""
     max_prompt_tokens: int | None = None  # ask/chat: DIAL may leave out old turns to fit
+    # Setting -> where it came from, as the *_source fields word it (`dial config show`).
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -143,8 +147,11 @@ class Settings:
         """
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend {self.backend!r}; choose 'raw' or 'sdk'")
-        checked = replace(self, url=validate_url(self.url, self.url_source))
-        return checked.with_key()
+        checked = replace(self, url=validate_url(self.url, self.url_source)).with_key()
+        from dialcli import hints
+
+        hints.remember(checked)  # an error line can then say where URL and key came from
+        return checked
 
     def auth_header(self) -> tuple[str, str]:
         """The one credential header to send: a bearer token, else the key. Never both:
@@ -318,17 +325,26 @@ def resolve_settings(
     config_path, file = config.path, config.data
     checks.check_file(file, config_path)
 
+    # Where each setting came from, for errors and `dial config show`.
+    sources = {key: checks.file_where(key, config_path) for key in FILE_ONLY if key in file}
+
     def pick(flag: str, env_name: str | None, key: str, default: Any) -> tuple[Any, str]:
         """The value and where it came from (named in errors)."""
         if flag in flags:
-            return flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
-        if env_name and env.get(env_name):
-            return env[env_name], env_name
-        if key in file:
-            return file[key], checks.file_where(key, config_path)
-        return default, "the default"
+            value, where = flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
+        elif env_name and env.get(env_name):
+            value, where = env[env_name], env_name
+        elif key in file:
+            value, where = file[key], checks.file_where(key, config_path)
+        else:
+            value, where = default, "the default"
+        sources[key] = where
+        return value, where
 
     timeouts = file.get("timeouts", {})
+    for name, flag in (("connect", "connect_timeout"), ("read", "read_timeout")):
+        in_file = checks.file_where(f"timeouts.{name}", config_path) if name in timeouts else ""
+        sources[f"timeouts.{name}"] = FLAG_NAMES[flag] if flag in flags else in_file
     connect = flags.get("connect_timeout", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT))
     read, read_where = (
         (flags["read_timeout"], "--timeout")
@@ -368,4 +384,5 @@ def resolve_settings(
         markdown=file.get("markdown"),
         max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), str(config_path)),
         aliases=dict(file.get("aliases", {})),
+        sources=sources,
     )

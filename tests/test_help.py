@@ -143,7 +143,7 @@ def test_dial_alone_prints_a_short_help_and_exits_0():
     result = run_dial([])
     assert (result.code, result.stderr) == (0, "")
     assert result.stdout.startswith("Usage: dial [OPTIONS] COMMAND [ARGS]...\n")
-    for name in ("ask", "chat", "models", "history"):
+    for name in ("ask", "chat", "models", "history", "config"):
         assert f"\n  {name} " in result.stdout, name
     assert "'dial --help'" in result.stdout
     assert "Exit codes:" not in result.stdout  # the long help has them, not the short one

@@ -53,6 +53,7 @@ COMMANDS: dict[str, Entry] = {
     "models": Entry("models", "List the deployments your key can use."),
     "history": Entry("history", "Saved conversations, here and in DIAL Chat."),
     "templates": Entry("templates", "Prompt templates: local files and DIAL prompts."),
+    "config": Entry("config_cmd", "Settings: where each comes from; config.toml edited safely."),
 }  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 START = """\
 Get started:
+  dial config init          ask for the URL and key, check them, save them
   dial models               the deployments your key can use
   dial ask "hello"          one question; the answer streams to stdout
   dial chat                 a conversation, saved as you go
