@@ -15,7 +15,9 @@ Parts:
 - fanout: `dial ask -m latency -m latency-2 -m latency-3` (0.5 s each) wall time, and
   one `dial ask -m latency` and `dial ask -m echo` beside it (the single-request path).
 
-Run it with the project's virtual environment active. Prints Markdown tables.
+Run it with the Python of a regular install (`pip install .` into a venv, bytecode
+compiled: `python -m compileall` there), as `/path/to/venv/bin/python benchmarks/batch.py`;
+the environment line says what was measured. Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def start(argv: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def env_for(url: str, home: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith("DIAL_")}
+    # Bytecode is written and used, as on a user's machine (this one sets the variable).
+    skip = ("DIAL_", "PYTHONDONTWRITEBYTECODE")
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     return {**keep, "DIAL_URL": url, "DIAL_API_KEY": KEY, "DIAL_HOME": home}
 
 
@@ -176,7 +180,10 @@ def main() -> int:
     fast, fast_url = start([sys.executable, str(HERE / "fast_server.py"), "--port", "0"])
     home = tempfile.mkdtemp(prefix="dial-bench-")
     env = env_for(url, home)
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    sys.path.insert(0, str(HERE))
+    from environment import describe
+
+    print(describe(sys.executable, HERE.parent, env), end="")
     try:
         if args.only in (None, "fanout"):
             part_fanout(env, args.runs)

@@ -11,12 +11,13 @@ Each model's exchange is saved as its own conversation, the first one last, so t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from dialcli.errors import DialError
+from dialcli.errors import DialError, PipeClosed, Stopped, Terminated
 
 if TYPE_CHECKING:
     from dialcli.backends.base import ChatRequest, Reply
@@ -35,6 +36,22 @@ class Answer:
     latency_ms: int | None = None
     conversation_id: str | None = None  # where it is saved, if it is
     done: bool = False
+
+    def partial(self) -> Reply | None:
+        """What arrived of an answer stopped on the user's side, if anything did."""
+        from dialcli.backends.base import Reply
+
+        text = "".join(self.parts)
+        return Reply(model=self.model, content=text) if text and self.reply is None else None
+
+
+class AnswersInterrupted(Stopped):
+    """Ctrl-C, SIGTERM or a closed stdout while the answers arrived: ``answers`` holds
+    what came of each, so the finished ones and the partial ones can be kept."""
+
+    def __init__(self, answers: list[Answer], cause: BaseException) -> None:
+        super().__init__(cause)
+        self.answers = answers
 
 
 class Board:
@@ -70,6 +87,14 @@ class Board:
             self._open(answer)
             if not answer.done:
                 return
+
+    def interrupted(self) -> None:
+        """End the line of the answer being shown, so the shell prompt starts clean."""
+        if self._as_json or self._current >= len(self._answers):
+            return
+        text = "".join(self._answers[self._current].parts)
+        if text and not text.endswith("\n"):
+            self._io.out("\n")
 
     def _open(self, answer: Answer) -> None:
         if self._as_json:
@@ -119,24 +144,30 @@ def ask_all(
     answers = [Answer(request.model) for request in requests]
     for answer, conv_id in zip(answers, conversation_ids or [], strict=False):
         answer.conversation_id = conv_id
-    asyncio.run(_ask_all(io, requests, answers, make_backend, retries, stream, as_json))
+    board = Board(io, answers, as_json=as_json)
+    try:
+        asyncio.run(_ask_all(requests, answers, board, make_backend, retries, stream))
+    except (KeyboardInterrupt, PipeClosed, Terminated) as stop:
+        # asyncio.run cancelled every request first; what arrived is in the answers.
+        if not isinstance(stop, PipeClosed):
+            with contextlib.suppress(PipeClosed):
+                board.interrupted()
+        raise AnswersInterrupted(answers, stop) from None
     return answers
 
 
 async def _ask_all(
-    io: IOStreams,
     requests: list[ChatRequest],
     answers: list[Answer],
+    board: Board,
     make_backend: Callable[[int], AsyncBackend],
     retries: int,
     stream: bool,
-    as_json: bool,
 ) -> None:
     from dialcli.backends.retry import RetryPolicy
     from dialcli.engine.pacing import Pacer
     from dialcli.engine.runner import Runner
 
-    board = Board(io, answers, as_json=as_json)
     backend = make_backend(len(requests))
     runner = Runner(backend, Pacer(len(requests)), RetryPolicy(retries=retries), stream=stream)
 

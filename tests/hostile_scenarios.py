@@ -8,6 +8,7 @@ client sent (a key, a header) as a hostile server would.
 from __future__ import annotations
 
 import base64
+import gzip
 import socket
 import struct
 from collections.abc import Callable
@@ -126,6 +127,23 @@ def _bad_chunk(delta: Any = None, **fields: Any) -> Callable[..., None]:
     return handler
 
 
+def _gzipped(events: list[bytes]) -> Callable[..., None]:
+    """The events gzip-compressed as one body, sent in small chunked pieces."""
+
+    def handler(server: FaultServer, conn: socket.socket, request: Recorded) -> None:
+        body = gzip.compress(b"".join(events))
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        conn.sendall(server._head(200, {**headers, "transfer-encoding": "chunked"}))
+        for start in range(0, len(body), 512):
+            server._send_chunk(conn, body[start : start + 512])
+        conn.sendall(b"0\r\n\r\n")
+
+    return handler
+
+
+_HUGE_EVENT = b'data: {"choices":[{"delta":{"content":"' + b"x" * BIG_EVENT + b'"}}]}\n\n'
+
+
 def bad_gzip(server: FaultServer, conn: socket.socket, request: Recorded) -> None:
     headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
     payload = b"\x1f\x8b\x08\x00garbage that is not deflate data at all"
@@ -156,4 +174,7 @@ HOSTILE: dict[str, Callable[..., None]] = {
     "attachments-string": _bad_chunk({"custom_content": {"attachments": "nope"}}),
     "stage-index-huge": _bad_chunk({"custom_content": {"stages": [{"index": 10**12}]}}),
     "bad-gzip": bad_gzip,
+    "gzip-huge-event": _gzipped([*_words("Hello"), _HUGE_EVENT, event("[DONE]")]),
+    "gzip-done-without-finish": _gzipped([*_words(*HELLO), event("[DONE]")]),
+    "gzip-ok": _gzipped(answer_events(HELLO)),
 }

@@ -133,3 +133,29 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
             if not data:
                 return
             (b if sock is a else a).sendall(data)
+
+
+class SilentHTTPServer:
+    """A plain-HTTP server that, like many, waits for a request line's end before it
+    answers: a TLS ClientHello (binary, usually without CR/LF) gets no reply at all."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"https://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connections = 0
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stop(self) -> None:
+        self._listener.close()
+        for conn in self._open:
+            conn.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            self._open.append(conn)  # read nothing, answer nothing, keep it open

@@ -78,3 +78,79 @@ def test_continuing_with_several_models_is_a_usage_error():
     result = ask("raw", "-c", "-m", "echo", "-m", "slow", "hi")
     assert result.code == 2
     assert result.stderr.startswith("dial: several -m start new conversations")
+
+
+def test_ctrl_c_keeps_what_each_model_answered_marked_interrupted(backend_name, dial_env):
+    import os
+    import signal
+    import subprocess
+
+    from cli_harness import dial_exe
+
+    prompt = " ".join(f"w{i}" for i in range(60))  # slow: 50 ms a word, 3 s in all
+    process = subprocess.Popen(
+        [dial_exe(), "ask", "--backend", backend_name, "-m", "slow", "-m", "echo", prompt],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **dial_env},
+    )
+    assert process.stdout.read(len("=== slow ===\nw0 w1")) == b"=== slow ===\nw0 w1"
+    process.send_signal(signal.SIGINT)
+    rest, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.decode() == "dial: interrupted\n"
+    assert rest.endswith(b"\n") and b"w59" not in rest  # the line ends; the answer stopped
+    store = Store(Path(dial_env["DIAL_HOME"]))
+    saved = {c.model: c for c in (store.load(s.id) for s in store.summaries())}
+    # slow was cut after two words; echo may have finished or not: either way each
+    # saved answer is what arrived, marked interrupted unless it was whole.
+    assert "slow" in saved and set(saved) <= {"slow", "echo"}
+    for conversation in saved.values():
+        question, answer = conversation.messages
+        assert question.content == prompt and prompt.startswith(answer.content)
+        assert answer.interrupted == (answer.content != prompt)
+    slow = saved["slow"].messages[1]
+    assert slow.content.startswith("w0 w1") and slow.interrupted
+    assert store.latest() == saved["slow"].id  # -c continues the first model's
+
+
+def test_usage_stages_and_finish_reasons_are_shown_per_model_after_the_answers(backend_name):
+    result = ask(
+        backend_name, "-u", "--stages", "names", "-m", "stages", "-m", "priced", "-m", "length",
+        "a b c d",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("=== stages ===\na b c d\n\n=== priced ===\na b c d\n")
+    lines = result.stderr.splitlines()
+    assert lines[:5] == [
+        "dial: stages: stages",
+        "▸ Searching",
+        "✓ Searching (done)",
+        "▸ Answering",
+        "✓ Answering (done)",
+    ]
+    assert lines[5] == "dial: length: the answer was cut at the token limit"
+    usage = lines[6:]
+    assert [line.split(":")[0] for line in usage] == ["stages", "priced", "length"]
+    assert "$" in usage[1] and " in · " in usage[0]
+
+
+def test_a_content_filtered_model_is_that_models_failure(backend_name):
+    result = ask(backend_name, "-m", "echo", "-m", "content-filter", "x y z")
+    assert result.code == 1
+    assert result.stderr == (
+        "dial: content-filter: the answer was stopped by the content filter\n"
+        "dial: 1 of 2 models failed\n"
+    )
+
+
+def test_save_attachments_keeps_the_files_of_every_model(backend_name, tmp_path):
+    folder = tmp_path / "files"
+    result = ask(
+        backend_name, "--save-attachments", str(folder), "-m", "attachments", "-m", "echo", "x"
+    )
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["dot.png", "report.txt"]
+    assert result.stderr.startswith("dial: attachments: attachments\n")
+    assert f"saved: {folder / 'report.txt'}\n" in result.stderr

@@ -330,3 +330,16 @@ def test_a_second_ctrl_c_stops_at_once_without_waiting_for_answers(backend_name,
     assert process.returncode == 130
     assert out == b""  # the answers in flight (3 s each) were dropped, not awaited
     assert err.decode().endswith("dial: interrupted\n")
+
+
+def test_rpm_spaces_the_request_starts(backend_name):
+    # 30 a minute is one start every 2 s, so the third item cannot start before 4 s have
+    # passed (a lower bound: a loaded machine only adds to it); -j 3 alone sends all three
+    # at once and the batch takes about 0.5 s (the deployment's latency).
+    started = time.monotonic()
+    result = batch(
+        backend_name, "--lines", "-m", "latency", "-j", "3", "--rpm", "30", stdin="a\nb\nc\n"
+    )
+    assert time.monotonic() - started >= 4.0
+    assert (result.code, result.stderr) == (0, "")
+    assert [r["answer"] for r in records(result.stdout)] == ["a", "b", "c"]

@@ -6,6 +6,7 @@ checked through both backends; none is an internal error and none shows a key.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -254,3 +255,61 @@ def test_a_config_file_that_never_ends_is_refused_after_the_limit(at_fault_serve
     result = ask("raw")
     assert result.code == 2
     assert result.stderr == "dial: cannot read config file /dev/zero: larger than 1 MiB\n"
+
+
+def batch(backend: str, *args: str, stdin: bytes = b""):
+    return run_dial(["batch", "--backend", backend, "-m", "ok", *args], stdin)
+
+
+def test_a_batch_input_without_line_ends_is_one_failed_item_not_a_hang(
+    at_fault_server, backend_name
+):
+    result = batch(backend_name, "--lines", "-i", "/dev/zero")
+    assert (result.code, result.stderr) == (1, "dial: 1 of 1 items failed\n")
+    [record] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["error"]["message"] == (
+        "line 1: longer than 16 MiB; the rest of the input was not read"
+    )
+    assert at_fault_server.hits["ok"] == 0
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_too_long_line_ends_the_input_after_the_items_before_it(
+    at_fault_server, backend_name, fmt, tmp_path
+):
+    long_line = b"x" * (16 * 1024 * 1024 + 1)
+    if fmt == "csv":
+        data = b"prompt\nfirst\n" + long_line + b"\nnever read\n"
+    else:
+        data = b'{"prompt": "first"}\n' + long_line + b'\n{"prompt": "never read"}\n'
+    path = tmp_path / f"items.{fmt}"
+    path.write_bytes(data)
+    result = batch(backend_name, "-i", str(path))
+    assert (result.code, result.stderr) == (1, "dial: 1 of 2 items failed\n")
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (first["answer"], first["error"]) == ("Hello world", None)
+    assert second["error"]["message"].endswith(
+        "longer than 16 MiB; the rest of the input was not read"
+    )
+    assert at_fault_server.hits["ok"] == 1
+
+
+def test_a_batch_template_file_that_never_ends_is_refused(at_fault_server, backend_name):
+    result = batch(backend_name, "--lines", "--template", "@/dev/zero", stdin=b"a\n")
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == "dial: template /dev/zero is larger than 16 MiB\n"
+    assert at_fault_server.hits["ok"] == 0
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "-"])
+def test_history_import_of_an_endless_file_is_refused_after_the_limit(
+    dial_environ, source, monkeypatch
+):
+    import dialcli.cli.history_files as history_files
+
+    # The real limit is 512 MiB; a small one shows the same check without the memory.
+    monkeypatch.setattr(history_files, "MAX_IMPORT_BYTES", 1024 * 1024)
+    result = run_dial(["history", "import", source], b"[" * (2 * 1024 * 1024))
+    assert (result.code, result.stdout) == (2, "")
+    assert result.stderr == f"dial: {source} is larger than 1 MiB: not an export\n"
+    assert not (Path(os.environ["DIAL_HOME"]) / "conversations").exists()

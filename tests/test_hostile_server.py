@@ -212,6 +212,28 @@ def test_a_corrupt_gzip_body_is_one_clear_line(server, backend_name):
     assert saved() == []
 
 
+@pytest.mark.parametrize(
+    ("scenario", "code", "stdout", "stderr"),
+    [
+        ("gzip-ok", 0, "Hello world\n", ""),
+        ("gzip-done-without-finish", 0, "Hello world\n", ""),
+        (
+            "gzip-huge-event",
+            1,
+            "Hello\n",
+            "dial: answer incomplete: an event in the stream is larger than 16 MiB\n",
+        ),
+    ],
+)
+def test_a_gzip_event_stream_gets_the_same_checks_as_a_plain_one(
+    server, backend_name, scenario, code, stdout, stderr
+):
+    # The sdk backend watches the stream's bytes before the library does; a compressed
+    # stream went past that watch, unchecked ([DONE], the cap on one event).
+    result = ask(backend_name, scenario)
+    assert (result.code, result.stdout, result.stderr) == (code, stdout, stderr)
+
+
 # -- 21: attachment titles too long or not a string --------------------------------------------
 
 

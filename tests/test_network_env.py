@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from cli_harness import run_dial
-from netservers import RecordingProxy, TLSServer
+from netservers import RecordingProxy, SilentHTTPServer, TLSServer
 
 
 @pytest.fixture
@@ -71,3 +71,27 @@ def test_https_proxy_tunnels_with_connect(tls_server, proxy, monkeypatch, backen
     assert (result.code, result.stdout) == (0, "secure hello\n"), result.stderr
     host = tls_server.url.removeprefix("https://")
     assert proxy.requests == [f"CONNECT {host} HTTP/1.1"]
+
+
+def test_https_to_a_silent_plain_http_server_fails_at_the_handshake_timeout(
+    monkeypatch, backend_name, tmp_path
+):
+    # The connect timeout is far longer than the handshake's own 3 s: before the fix the
+    # answer was "connect timeout ... within 60 s", after a minute.
+    server = SilentHTTPServer()
+    try:
+        monkeypatch.setenv("DIAL_URL", server.url)
+        monkeypatch.setenv("DIAL_API_KEY", "k")
+        config = tmp_path / "config.toml"
+        config.write_text("[timeouts]\nconnect = 60\n")
+        monkeypatch.setenv("DIAL_CONFIG", str(config))
+        result = run_dial(["ask", "--backend", backend_name, "-m", "x", "hi"])
+    finally:
+        server.stop()
+    plain = server.url.replace("https://", "http://")
+    assert result.code == 6, result.stderr
+    assert result.stderr == (
+        f"dial: TLS failure talking to {server.url}: no TLS handshake within 3 s; "
+        f"if the server speaks plain HTTP, use {plain}\n"
+    )
+    assert server.connections == 1  # a TLS failure is not retried

@@ -97,3 +97,53 @@ def test_sdk_backend_works_on_public_apis_alone(
         assert backend.deployment_limits("priced")["minuteTokenStats"]["total"] == 10_000
         counted = backend.tokenize("priced", [{"type": "string", "value": "a b c"}])
         assert counted == [{"status": "success", "token_count": 3}]
+
+
+# -- aidial-client: our httpx.AsyncClient inside AsyncDial (engine/sdk.py) -------------------
+
+
+def test_the_engines_async_private_api_is_used_on_the_checked_version() -> None:
+    from aidial_client._http_client import AsyncHTTPClient
+
+    from dialcli.engine import sdk
+
+    assert sdk.PRIVATE_ASYNC_CLIENT is AsyncHTTPClient
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_async_sdk_backend_sends_through_our_client_on_either_path(
+    emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, private: bool
+) -> None:
+    """A changed aidial-client gets the public path: chat still goes through our client
+    (its hooks log it and tell a broken-off answer from none), with our settings."""
+    import asyncio
+    import io
+
+    from dialcli.debuglog import DebugLog
+    from dialcli.engine import sdk
+
+    if not private:
+        monkeypatch.setattr(sdk, "PRIVATE_ASYNC_CLIENT", None)
+    settings = Settings(
+        url=emulator.url,
+        api_key=emulator.api_key or "k",
+        home=tmp_path,
+        config_path=tmp_path / "none.toml",
+        retries=0,
+    )
+    log = io.StringIO()
+
+    async def ask() -> tuple[str, str]:
+        backend = sdk.AsyncSdkBackend(settings, DebugLog(log))
+        try:
+            assert (backend._http is None) is not private
+            request = ChatRequest(model="echo", messages=HI)
+            text = "".join([delta.text async for delta in backend.astream(request)])
+            return text, (await backend.acomplete(request)).content
+        finally:
+            await backend.aclose()
+
+    assert asyncio.run(ask()) == ("hi", "hi")
+    sent = [line for line in log.getvalue().splitlines() if "> POST " in line]
+    assert len(sent) == 2 and all("/openai/deployments/echo/chat/completions" in s for s in sent)
+    assert "user-agent: dial/" in log.getvalue()

@@ -28,10 +28,10 @@ from dialcli.backends.transport import (
     decoding_error,
     http_timeout,
     is_tls_failure,
-    needs_tls,
     read_limited,
     reason,
     timeout_error,
+    tls_verify,
 )
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
@@ -47,7 +47,7 @@ class RawBackend(Backend):
         self._client = httpx.Client(
             base_url=settings.url,
             headers=dict([settings.auth_header(), ("User-Agent", f"dial/{__version__}")]),
-            verify=needs_tls(settings.url),
+            verify=tls_verify(settings.url),
             timeout=http_timeout(settings),
         )
 
@@ -74,7 +74,7 @@ class RawBackend(Backend):
             raise timeout_error(err, self._settings) from None
         except BEFORE_REPLY as err:
             if is_tls_failure(err):
-                raise tls_error(self._settings.url, reason(err)) from None
+                raise tls_error(self._settings.url, err) from None
             raise ConnectFailed(
                 f"cannot reach DIAL at {self._settings.url}: {reason(err)}"
             ) from None

@@ -340,9 +340,18 @@ def reply_from_completion(data: dict[str, Any], model: str) -> Reply:
         raise ServerError(err.message.replace("chunk in the event stream", "reply")) from None
 
 
-def tls_error(url: str, reason: str) -> NetworkError:
+def tls_error(url: str, err: BaseException) -> NetworkError:
     """A certificate or TLS failure: not retried, and the fix is named."""
+    from dialcli.backends.transport import handshake_timeout_in, reason
+
+    stalled = handshake_timeout_in(err)
+    if stalled is not None:
+        plain = "http://" + url.split("://", 1)[-1]
+        return NetworkError(
+            f"TLS failure talking to {url}: {stalled.args[0]}; "
+            f"if the server speaks plain HTTP, use {plain}"
+        )
     return NetworkError(
-        f"TLS failure talking to {url}: {reason}; "
+        f"TLS failure talking to {url}: {reason(err)}; "
         "to trust a private CA set SSL_CERT_FILE to its certificate"
     )

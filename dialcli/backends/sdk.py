@@ -45,7 +45,7 @@ from dialcli.backends.base import (
 )
 from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
-from dialcli.backends.transport import http_timeout, needs_tls
+from dialcli.backends.transport import DecodedStream, http_timeout, tls_verify
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.errors import DialError, ServerError
@@ -99,7 +99,7 @@ class SdkBackend(Backend):
         timeout = http_timeout(settings)
         self._client = httpx.Client(
             headers={"User-Agent": _USER_AGENT},
-            verify=needs_tls(settings.url),
+            verify=tls_verify(settings.url),
             timeout=timeout,
             event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
@@ -155,9 +155,16 @@ class SdkBackend(Backend):
         log = self._log
         log.response(response)
         if _is_event_stream(response):
-            if response.headers.get("content-encoding", "identity") == "identity":
-                self._watch = _WatchedStream(response.stream)
-                response.stream = self._watch
+            stream = response.stream
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            if encoding in DecodedStream.ENCODINGS:
+                # The watcher needs the decoded bytes: decode here, and httpx must not again.
+                stream = DecodedStream(stream, encoding)
+                del response.headers["content-encoding"]
+            elif encoding != "identity":
+                return  # not one we asked for: the library decides what it means
+            self._watch = _WatchedStream(stream)
+            response.stream = self._watch
             return
         # A JSON body or an error page: reading it here is harmless (the library reads
         # it whole anyway) and lets -v show it like raw does.

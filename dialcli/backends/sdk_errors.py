@@ -36,6 +36,7 @@ from dialcli.backends.retry import ConnectFailed, parse_retry_after
 # The raw backend's wording for transport failures; shared so both print the same line.
 from dialcli.backends.transport import (
     BEFORE_REPLY,
+    HandshakeTimeout,
     decoding_error,
     is_tls_failure,
     read_limited,
@@ -124,7 +125,10 @@ def map_error(  # noqa: C901
         # own catch-alls, and its own bugs on odd server data: `42` as a chunk), so
         # whatever it raises is described as the server's doing. But it also wraps
         # what our own code raised (an event hook): that is a bug, re-raised as one.
-        if not isinstance(link, DialError) and _raised_in_our_code(link):
+        # Raised in transport.py for the server's doing: its silence at the handshake,
+        # a body that does not decode.
+        expected = DialError | HandshakeTimeout | httpx.DecodingError
+        if not isinstance(link, expected) and _raised_in_our_code(link):
             raise link
     for link in _chain(err):
         if isinstance(link, httpx.TimeoutException):
@@ -134,7 +138,7 @@ def map_error(  # noqa: C901
                 return NetworkError(f"connection dropped: {reason(link)}")
             if isinstance(link, BEFORE_REPLY):
                 if is_tls_failure(link):
-                    return tls_error(settings.url, reason(link))
+                    return tls_error(settings.url, link)
                 return ConnectFailed(f"cannot reach DIAL at {settings.url}: {reason(link)}")
             return NetworkError(f"network error: {reason(link)}")
         if isinstance(link, httpx.DecodingError):

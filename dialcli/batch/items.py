@@ -16,6 +16,11 @@ import orjson
 
 from dialcli.templating import MissingVariables, render
 
+# One item's line, as read (bounded.lines_at_most): far above any model's context, and
+# a longer "line" is a file with no line ends (/dev/zero, a binary), not work to do.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+TOO_LONG = "longer than 16 MiB; the rest of the input was not read"
+
 FORMATS = ("jsonl", "csv", "lines")
 
 
@@ -103,6 +108,9 @@ Row = tuple[int, dict[str, Any], "str | None"]
 def _line_rows(lines: Iterable[bytes], fmt: str) -> Iterator[Row]:
     """JSON Lines or plain lines; blank lines are skipped (ids stay line numbers)."""
     for line_no, raw in enumerate(lines, start=1):
+        if len(raw) > MAX_LINE_BYTES:
+            yield line_no, {}, TOO_LONG
+            return
         line = raw.rstrip(b"\r\n")
         if not line.strip():
             continue
@@ -156,6 +164,8 @@ def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
     """UTF-8 text lines; spreadsheets often save a BOM, which must not stick to a name."""
     first = True
     for line in lines:
+        if len(line) > MAX_LINE_BYTES:
+            raise csv.Error(TOO_LONG)  # the reader's next row is this error, then the end
         text = line.decode("utf-8", "replace")
         if first:
             first = False

@@ -172,11 +172,18 @@ def batch_command(
 def _read_template(value: str | None) -> str | None:
     if value is None or not value.startswith("@"):
         return value
+    from dialcli.batch.items import MAX_LINE_BYTES
+    from dialcli.bounded import mib, read_at_most
+
     path = Path(value[1:]).expanduser()
     try:
-        return path.read_text(encoding="utf-8").rstrip("\n")
+        data = read_at_most(path, MAX_LINE_BYTES)  # a template is one item's prompt
     except OSError as err:
         raise UsageError(f"cannot read template {path}: {err.strerror}") from None
+    if len(data) > MAX_LINE_BYTES:
+        raise UsageError(f"template {path} is larger than {mib(MAX_LINE_BYTES)}")
+    try:
+        return data.decode("utf-8").rstrip("\n")
     except UnicodeDecodeError:
         raise UsageError(f"cannot read template {path}: not UTF-8") from None
 
@@ -212,17 +219,21 @@ def _open_input(opts: BatchOptions) -> tuple[BinaryIO, str | None]:
         raise UsageError(f"cannot read {opts.input_path}: {err.strerror}") from None
 
 
-def _peek(stream: BinaryIO) -> tuple[list[bytes], BinaryIO]:
+def _peek(stream: BinaryIO) -> tuple[list[bytes], Iterator[bytes]]:
     """The lines up to the first non-blank one (to tell the format), and the rest."""
+    from dialcli.batch.items import MAX_LINE_BYTES
+    from dialcli.bounded import lines_at_most
+
     first: list[bytes] = []
+    lines = lines_at_most(stream, MAX_LINE_BYTES)
     try:
-        for line in stream:
+        for line in lines:
             first.append(line)
             if line.strip():
                 break
     except OSError as err:
         raise UsageError(f"cannot read the input: {err.strerror}") from None
-    return first, stream
+    return first, lines
 
 
 def _detect(name: str | None, first: list[bytes]) -> str:
@@ -231,7 +242,7 @@ def _detect(name: str | None, first: list[bytes]) -> str:
     return detect_format(name, first[-1] if first else b"")
 
 
-def _items(first: list[bytes], rest: BinaryIO, fmt: str, recipe: Recipe) -> Iterator[Item]:
+def _items(first: list[bytes], rest: Iterator[bytes], fmt: str, recipe: Recipe) -> Iterator[Item]:
     from itertools import chain
 
     from dialcli.batch.items import read_items
@@ -267,8 +278,11 @@ def _count(opts: BatchOptions, fmt: str) -> int | None:
     if opts.input_path is None or not _shows_progress(opts):
         return None
     try:
+        from dialcli.batch.items import MAX_LINE_BYTES
+        from dialcli.bounded import lines_at_most
+
         with opts.input_path.expanduser().open("rb") as handle:
-            count = sum(1 for line in handle if line.strip())
+            count = sum(1 for line in lines_at_most(handle, MAX_LINE_BYTES) if line.strip())
     except OSError:
         return None
     return max(count - 1, 0) if fmt == "csv" else count

@@ -146,13 +146,25 @@ def import_command(
     run_import(ImportOptions(ctx.obj, options.settings(ctx).home, file, strict))
 
 
+# A DIAL Chat export is JSON of conversations (attachments are links, not bytes): large
+# for a heavy user, but not this. /dev/zero or a wrong file must not fill the memory.
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+
+
 def _read_file(io: IOStreams, file: Path) -> object:
     import orjson
 
+    from dialcli.bounded import mib, read_at_most, read_stream_at_most
+
     try:
-        data = io.stdin.read() if str(file) == "-" else file.read_bytes()
+        if str(file) == "-":
+            data = read_stream_at_most(io.stdin, MAX_IMPORT_BYTES)
+        else:
+            data = read_at_most(file, MAX_IMPORT_BYTES)
     except OSError as err:
         raise UsageError(f"cannot read {file}: {err.strerror}") from None
+    if len(data) > MAX_IMPORT_BYTES:
+        raise UsageError(f"{file} is larger than {mib(MAX_IMPORT_BYTES)}: not an export")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as err:

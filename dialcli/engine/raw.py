@@ -28,9 +28,9 @@ from dialcli.backends.retry import ConnectFailed, parse_retry_after
 from dialcli.backends.transport import (
     MAX_ERROR_BODY,
     is_tls_failure,
-    needs_tls,
     reason,
     timeout_error,
+    tls_verify,
 )
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog
@@ -50,7 +50,7 @@ class AsyncRawBackend(AsyncBackend):
         self._client = httpx.AsyncClient(
             base_url=settings.url,
             headers=dict([settings.auth_header(), ("User-Agent", f"dial/{__version__}")]),
-            verify=needs_tls(settings.url),
+            verify=tls_verify(settings.url),
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout,
                 read=settings.read_timeout,
@@ -83,7 +83,7 @@ class AsyncRawBackend(AsyncBackend):
             raise timeout_error(err, self._settings) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
             if is_tls_failure(err):
-                raise tls_error(self._settings.url, reason(err)) from None
+                raise tls_error(self._settings.url, err) from None
             raise ConnectFailed(
                 f"cannot reach DIAL at {self._settings.url}: {reason(err)}"
             ) from None

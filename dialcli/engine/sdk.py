@@ -18,10 +18,6 @@ from urllib.parse import quote
 import httpx
 import orjson
 from aidial_client import AsyncDial
-
-# AsyncHTTPClient is the only way to hand AsyncDial an httpx.AsyncClient of our own
-# (event hooks, timeouts, pool size), as SyncHTTPClient is for the sync backend.
-from aidial_client._http_client import AsyncHTTPClient
 from openai import Omit
 
 from dialcli import __version__
@@ -33,13 +29,34 @@ from dialcli.backends.replies import (
 )
 from dialcli.backends.sdk import as_sent
 from dialcli.backends.sdk_errors import map_error, not_json_error
-from dialcli.backends.transport import needs_tls
+from dialcli.backends.transport import tls_verify
 from dialcli.config import Settings
 from dialcli.debuglog import NO_LOG, DebugLog, redact
 from dialcli.engine.base import AsyncBackend
 from dialcli.errors import DialError, ServerError
 
 _USER_AGENT = f"dial/{__version__}"
+
+
+def _private_async_client() -> Any | None:
+    """aidial-client's AsyncHTTPClient, on the version backends/sdk.py checked, else None.
+
+    It hands AsyncDial an httpx.AsyncClient of our own (otherwise AsyncDial builds its
+    own, loading the CA bundle even for plain http). Chat goes through our client
+    either way (openai's public with_options), which is all the engine asks of AsyncDial.
+    """
+    from dialcli.backends.sdk import PRIVATE_API
+
+    if PRIVATE_API is None:  # not the checked version: keep to public APIs
+        return None
+    try:
+        from aidial_client._http_client import AsyncHTTPClient
+    except ImportError:
+        return None
+    return AsyncHTTPClient
+
+
+PRIVATE_ASYNC_CLIENT = _private_async_client()
 _OPENAI_EXTRA_HEADERS = ("x-stainless-retry-count", "x-stainless-read-timeout")
 
 # The responses this task's current attempt received (the hook appends): tells "no
@@ -62,22 +79,24 @@ class AsyncSdkBackend(AsyncBackend):
             write=settings.read_timeout,
             pool=None,  # waiting for a free connection is the Pacer's business
         )
-        self._http = AsyncHTTPClient(
-            base_url=settings.url,
-            api_key=self._key,
-            bearer_token=self._token,
-            max_retries=0,
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": _USER_AGENT},
+            verify=tls_verify(settings.url),
             timeout=timeout,
-            internal_http_client=httpx.AsyncClient(
-                headers={"User-Agent": _USER_AGENT},
-                verify=needs_tls(settings.url),
-                timeout=timeout,
-                limits=httpx.Limits(
-                    max_connections=connections, max_keepalive_connections=connections
-                ),
-                event_hooks={"request": [self._on_request], "response": [self._on_response]},
-            ),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            event_hooks={"request": [self._on_request], "response": [self._on_response]},
         )
+        self._http: Any = None  # the library's HTTP client, where the private API is usable
+        extra: dict[str, Any] = {}
+        if PRIVATE_ASYNC_CLIENT is not None:
+            self._http = extra["http_client"] = PRIVATE_ASYNC_CLIENT(
+                base_url=settings.url,
+                api_key=self._key,
+                bearer_token=self._token,
+                max_retries=0,
+                timeout=timeout,
+                internal_http_client=self._client,
+            )
         self._dial = AsyncDial(
             base_url=settings.url,
             api_key=self._key,
@@ -85,13 +104,13 @@ class AsyncSdkBackend(AsyncBackend):
             max_retries=0,
             timeout=timeout,
             api_version=settings.api_version,
-            http_client=self._http,
+            **extra,
         )
         completions = self._dial.chat.completions
-        # AsyncDial passes max_retries and timeout to its openai client (unlike the sync
-        # Dial in 0.18); set them again so a library change cannot bring retries back.
+        # Our client, no retries (the Runner retries) and our timeout, through openai's
+        # public API, set again so a library change cannot bring retries back.
         completions.openai_client = completions.openai_client.with_options(
-            max_retries=0, timeout=timeout
+            max_retries=0, timeout=timeout, http_client=self._client
         )
         self._headers: dict[str, Any] = {"User-Agent": _USER_AGENT, "Accept": Omit()}
         for name in [*completions.openai_client.default_headers, *_OPENAI_EXTRA_HEADERS]:
@@ -100,6 +119,7 @@ class AsyncSdkBackend(AsyncBackend):
 
     async def aclose(self) -> None:
         await self._dial.aclose()
+        await self._client.aclose()  # AsyncDial's own, on the public path; closing is idempotent
 
     async def _on_request(self, request: httpx.Request) -> None:
         self._log.request(request)

@@ -81,14 +81,14 @@ class RawTransport:
     def __init__(self, settings: Settings, log: DebugLog) -> None:
         import httpx
 
-        from dialcli.backends.transport import needs_tls
+        from dialcli.backends.transport import tls_verify
 
         self._settings = settings
         self._log = log
         self._client = httpx.Client(
             base_url=settings.url,
             headers={**auth_headers(settings), "User-Agent": _USER_AGENT},
-            verify=needs_tls(settings.url),
+            verify=tls_verify(settings.url),
             timeout=_timeout(settings),
         )
 
@@ -128,7 +128,7 @@ class RawTransport:
             raise timeout_error(err, self._settings) from None
         except (httpx.ConnectError, httpx.RemoteProtocolError) as err:
             if is_tls_failure(err):
-                raise tls_error(self._settings.url, reason(err)) from None
+                raise tls_error(self._settings.url, err) from None
             url = self._settings.url
             raise ConnectFailed(f"cannot reach DIAL at {url}: {reason(err)}") from None
         except httpx.TransportError as err:
@@ -148,7 +148,7 @@ class SdkTransport:
         from aidial_client import Dial
         from aidial_client._http_client import SyncHTTPClient
 
-        from dialcli.backends.transport import needs_tls
+        from dialcli.backends.transport import tls_verify
 
         self._settings = settings
         self._log = log
@@ -163,7 +163,7 @@ class SdkTransport:
             timeout=timeout,
             internal_http_client=httpx.Client(
                 headers={"User-Agent": _USER_AGENT},
-                verify=needs_tls(settings.url),
+                verify=tls_verify(settings.url),
                 timeout=timeout,
                 # The library's calls (the bucket) are logged as ours are.
                 event_hooks={
