@@ -115,8 +115,8 @@ class Settings:
         if self.api_key_command:
             return run_key_command(self.api_key_command, self.config_path)
         raise UsageError(
-            "no API key or token: set DIAL_API_KEY or DIAL_TOKEN, or api_key, api_key_command, "
-            f"token or token_command in {self.config_path}"
+            "no API key or token: run 'dial config init', or set DIAL_API_KEY or DIAL_TOKEN,"
+            f" or api_key, api_key_command, token or token_command in {self.config_path}"
         )
 
     @property
