@@ -48,9 +48,9 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.debuglog import forget_secrets
 
     forget_secrets()
-    from dialcli.hints import forget
+    from dialcli.config import forget_request_settings
 
-    forget()  # tests run main() many times in one process
+    forget_request_settings()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:

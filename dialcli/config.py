@@ -148,9 +148,7 @@ class Settings:
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend {self.backend!r}; choose 'raw' or 'sdk'")
         checked = replace(self, url=validate_url(self.url, self.url_source)).with_key()
-        from dialcli import hints
-
-        hints.remember(checked)  # an error line can then say where URL and key came from
+        _for_requests[:] = [checked]  # an error line can say where URL and key came from
         return checked
 
     def auth_header(self) -> tuple[str, str]:
@@ -208,6 +206,19 @@ def read_config_file(path: Path) -> ConfigFile:
 # Every key and token this process has read (environment, config file, commands), so the
 # one place that prints errors can scrub them whatever their source.
 _seen_secrets: set[str] = set()
+
+
+# The settings this run's requests use (hints.py names their sources in an error line).
+_for_requests: list[Settings] = []
+
+
+def request_settings() -> Settings | None:
+    """The settings last checked for requests in this run, if any."""
+    return _for_requests[-1] if _for_requests else None
+
+
+def forget_request_settings() -> None:
+    _for_requests.clear()  # tests run main() many times in one process
 
 
 def known_secrets() -> list[str]:

@@ -1,11 +1,10 @@
 """What to do next, added to the error line of a first-run failure.
 
 A newcomer's first errors are an unreachable URL they never chose (the default) and a
-401 from a key whose origin they have forgotten. The settings a request was made with
-are remembered here when they are checked for requests (``Settings.for_requests``), so
-``__main__`` can name, for any backend or command, where the URL or the credential
-came from: the environment variable, the config file, or the command that printed it.
-Never the key itself.
+401 from a key whose origin they have forgotten. ``Settings.for_requests`` remembers the
+settings a request is made with (``config.request_settings``), so ``__main__`` can name,
+for any backend or command, where the URL or the credential came from: the environment
+variable, the config file, or the command that printed it. Never the key itself.
 """
 
 from __future__ import annotations
@@ -14,17 +13,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dialcli.config import Settings
-
-_used: list[Settings] = []  # the settings of this run's requests (the last one counts)
-
-
-def remember(settings: Settings) -> None:
-    """Note the settings about to be used for requests."""
-    _used[:] = [settings]
-
-
-def forget() -> None:
-    _used.clear()
 
 
 def _origin(where: str, path: object, command: str) -> str:
@@ -55,11 +43,12 @@ def credential_hint(settings: Settings) -> str:
 def hint_for(err: BaseException) -> str:
     """The hint to add to ``err``'s line, or ""."""
     from dialcli.backends.retry import ConnectFailed
+    from dialcli.config import request_settings
     from dialcli.errors import AuthError
 
-    if not _used:
+    settings = request_settings()
+    if settings is None:
         return ""
-    settings = _used[-1]
     if isinstance(err, ConnectFailed):
         return url_hint(settings)
     if isinstance(err, AuthError) and err.status == 401:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -206,3 +207,25 @@ def test_init_ended_with_ctrl_d_saves_nothing(emulator, monkeypatch):
     result = run_dial(["config", "init"], stdin=f"{emulator.url}\n", tty=True)
     assert result.code == 130
     assert not config_path().exists()
+
+
+def test_init_on_a_real_terminal_does_not_echo_the_key(dial_env, emulator):
+    """The installed program on a pseudo-terminal: the key typed is never shown."""
+    import pexpect
+    from cli_harness import dial_exe
+
+    env = {k: v for k, v in dial_env.items() if k not in ("DIAL_URL", "DIAL_API_KEY")}
+    child = pexpect.spawn(dial_exe(), ["config", "init"], env=env, encoding="utf-8", timeout=20)
+    child.logfile_read = transcript = io.StringIO()  # all the terminal showed
+    child.expect_exact("DIAL URL [http://localhost:8080]: ")
+    child.sendline(emulator.url)
+    child.expect_exact("API key: ")
+    child.sendline(emulator.api_key)
+    child.expect_exact("Saved url, api_key in")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    shown = transcript.getvalue()
+    assert emulator.url in shown  # the URL was echoed as typed: the terminal echoes
+    assert emulator.api_key not in shown
+    assert f'api_key = "{emulator.api_key}"' in Path(dial_env["DIAL_CONFIG"]).read_text()
