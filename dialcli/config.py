@@ -55,6 +55,7 @@ CONFIG_KEYS = frozenset(
         "timeouts",
         "system",
         "markdown",
+        "system_question",
         "aliases",
         "home",
         "max_prompt_tokens",
@@ -99,6 +100,7 @@ class Settings:
     system: str | None = None
     verbose: bool = False
     markdown: bool | None = None
+    system_question: bool = True  # dial chat asks for a system prompt when none is set
     aliases: dict[str, str] = field(default_factory=dict)
     # Where each came from, named when it is refused (a secret is never shown).
     api_key_source: str = "DIAL_API_KEY"
@@ -393,6 +395,7 @@ def resolve_settings(
         system=pick("system", None, "system", None)[0],
         verbose=bool(flags.get("verbose")) or log,
         markdown=file.get("markdown"),
+        system_question=file.get("system_question", True),
         max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), str(config_path)),
         aliases=dict(file.get("aliases", {})),
         sources=sources,

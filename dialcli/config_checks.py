@@ -59,10 +59,9 @@ def check_file(data: dict[str, Any], path: Path) -> None:
         home(data["home"], file_where("home", path))
     if "retries" in data:
         retries(data["retries"], file_where("retries", path))
-    if "markdown" in data and not isinstance(data["markdown"], bool):
-        raise _bad(
-            file_where("markdown", path), f"expected true or false, not {kind(data['markdown'])}"
-        )
+    for key in ("markdown", "system_question"):
+        if key in data and not isinstance(data[key], bool):
+            raise _bad(file_where(key, path), f"expected true or false, not {kind(data[key])}")
     _check_tables(data, path)
 
 

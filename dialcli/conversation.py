@@ -64,6 +64,16 @@ class Message:
         """``custom_content`` when it is an object (a foreign file may hold anything)."""
         return self.custom_content if isinstance(self.custom_content, dict) else None
 
+    @property
+    def unanswered(self) -> bool:
+        """An answer stopped (Ctrl-C in the chat) before any of it arrived."""
+        return (
+            self.role is Role.ASSISTANT
+            and self.interrupted
+            and not self.content
+            and not self.custom_content
+        )
+
     def to_request(self) -> dict[str, Any]:
         """The message as DIAL expects it in ``messages``.
 
@@ -165,10 +175,20 @@ class Conversation:
             self.title = make_title(message.text)
         return message
 
-    def request_messages(self) -> list[dict[str, Any]]:
-        """The whole history as sent to DIAL, system prompt first."""
+    def request_messages(self, upto: int | None = None) -> list[dict[str, Any]]:
+        """The history (``messages[:upto]``) as sent to DIAL, system prompt first.
+
+        A question whose answer was stopped before any of it arrived stays in the file
+        (so /retry can ask it again) but is left out here, with its empty answer: the
+        model never answered it, and some models refuse an empty assistant message.
+        """
         out = [{"role": "system", "content": self.system}] if self.system else []
-        out.extend(m.to_request() for m in self.messages)
+        messages = self.messages[:upto]
+        for index, message in enumerate(messages):
+            following = messages[index + 1] if index + 1 < len(messages) else None
+            if message.unanswered or (following is not None and following.unanswered):
+                continue
+            out.append(message.to_request())
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -184,3 +184,36 @@ def _fetch(settings: Settings) -> list[ModelInfo] | None:
             return backend.list_models()
     except DialError:
         return None
+
+
+def cached_models(settings: Settings) -> list[str]:
+    """The ids in the cache, whatever their age; never asks DIAL (for error hints)."""
+    cached = load(settings.home, settings.url)
+    return cached.models if cached is not None else []
+
+
+def close_names(name: str, known: list[str]) -> list[str]:
+    """Listed ids that look like ``name`` (a typo, another case), best first."""
+    import difflib
+
+    lowered = {k.lower(): k for k in known}
+    if name.lower() in lowered and lowered[name.lower()] != name:
+        return [lowered[name.lower()]]
+    return difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """``did you mean 'echo'?`` for a name close to listed ones, else ``""``."""
+    close = close_names(name, known)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def hint_unknown_model(err: Exception, settings: Settings, model: str) -> None:
+    """A 404 for ``model``: add close names from the cache to the error's message."""
+    from dialcli.errors import NotFoundError
+
+    if not isinstance(err, NotFoundError) or err.status != 404:
+        return
+    hint = did_you_mean(model, cached_models(settings))
+    if hint:
+        err.message = f"{err.message}; {hint}"

@@ -67,9 +67,7 @@ class Session:
     ) -> ChatRequest:
         """The request carrying the history plus ``question``; with ``replace``, the
         history without its last exchange (which the answer will take the place of)."""
-        messages = self.conversation.request_messages()
-        if replace:
-            del messages[-2:]
+        messages = self.conversation.request_messages(-2 if replace else None)
         return ChatRequest(
             model=self.conversation.model,
             messages=[*messages, question.to_request()],
@@ -130,6 +128,26 @@ class Session:
             raise UsageError("nothing to retry yet")
         last = self.conversation.messages[-2]
         return Message(Role.USER, last.content, custom_content=last.custom_content)
+
+    def last_answer(self) -> str:
+        """/copy: the text of the last answer."""
+        answer = next(
+            (m for m in reversed(self.conversation.messages) if m.role is Role.ASSISTANT), None
+        )
+        if answer is None or not answer.text:
+            raise UsageError("no answer to copy yet")
+        return answer.text
+
+    def rename(self, title: str) -> None:
+        """/save NAME: the conversation's title (as ``dial history`` lists it), on disk at
+        once when it is saved, else with its first exchange."""
+        self.conversation.title = title
+        if not (self.saved and self.store is not None):
+            return
+        stored = self.store.load(self.id)  # the file as it is now: others may have appended
+        stored.title = title
+        self.store.save(stored, expected=stored.messages)
+        self.conversation.title = title
 
     def undo(self) -> None:
         """/undo: drop the last exchange, in memory and on disk."""

@@ -136,10 +136,12 @@ def exchange(
     on_delta: Callable[[Delta], None] | None = None,
     replace: bool = False,
     end_always: bool = False,
+    keep_unanswered: bool = False,
 ) -> Reply:
     """Ask ``question`` in ``session``; write the answer; record it (``replace``: in place
     of the last exchange, for /retry). A failure records nothing; an interrupt records
-    what arrived, marked interrupted, and is re-raised as ``AnswerInterrupted``."""
+    what arrived, marked interrupted (with ``keep_unanswered``, also when nothing did:
+    the chat keeps the question), and is re-raised as ``AnswerInterrupted``."""
     request = session.request(
         question,
         temperature=opts.temperature,
@@ -152,7 +154,7 @@ def exchange(
         reply = run_turn(backend, request, writer, stream=opts.stream, on_delta=on_delta)
     except AnswerInterrupted as stop:
         end_answer(writer, always=end_always)
-        if stop.partial.content:
+        if stop.partial.content or (keep_unanswered and not replace):
             session.record(question, stop.partial, interrupted=True, replace=replace)
         raise
     except DialError:

@@ -44,10 +44,13 @@ class RunningEmulator:
 
 
 def start_emulator(
-    api_key: str | None = EMULATOR_KEY, timeout: float = 20.0, token: str | None = None
+    api_key: str | None = EMULATOR_KEY,
+    timeout: float = 20.0,
+    token: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> RunningEmulator:
-    """Start ``python -m dialcli.emulator --port 0`` and wait for its URL line."""
-    argv = [sys.executable, "-m", "dialcli.emulator", "--port", "0"]
+    """Start ``python -m dialcli.emulator --port 0 [extra...]`` and wait for its URL line."""
+    argv = [sys.executable, "-m", "dialcli.emulator", "--port", "0", *extra]
     if api_key is not None:
         argv += ["--api-key", api_key]
     if token is not None:

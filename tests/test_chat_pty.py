@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
 from pathlib import Path
 
@@ -32,7 +33,14 @@ def spawn(args: list[str], env: dict[str, str], *, color: bool = False) -> pexpe
         dimensions=(40, 120),
         encoding="utf-8",
         timeout=TIMEOUT,
+        preexec_fn=default_sigint,
     )
+
+
+def default_sigint() -> None:
+    """In the child: Ctrl-C works even when the suite runs as a background job (whose
+    shell leaves SIGINT ignored, which the child would inherit: every Ctrl-C lost)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def answer(child: pexpect.spawn) -> str:

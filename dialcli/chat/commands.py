@@ -68,6 +68,7 @@ def help_text() -> str:
         '  """ on a line of its own starts a multi-line message; another """ sends it.',
         "  Pasted text is one message. //text sends /text. Ctrl-C stops an answer;",
         "  at the prompt it clears the line, twice in a row it exits, like Ctrl-D.",
+        "  Tab completes commands, names after /model and paths after /attach.",
     ]
     return "Commands:\n" + "\n".join(lines + tail) + "\n"
 
@@ -113,9 +114,27 @@ def _usage(loop: ChatLoop, arg: str) -> None:
     loop.show_usage()
 
 
-@command("retry", "", "ask the last question again, replacing the last answer")
+@command("retry", "", "ask the last question again (or the one that failed), replacing its answer")
 def _retry(loop: ChatLoop, arg: str) -> None:
     loop.retry()
+
+
+@command("edit", "", "edit the last question in $EDITOR, then ask it again in its place")
+def _edit(loop: ChatLoop, arg: str) -> None:
+    loop.edit()
+
+
+@command("copy", "", "copy the last answer to the clipboard")
+def _copy(loop: ChatLoop, arg: str) -> None:
+    loop.copy()
+
+
+@command("save", "[NAME]", "name the conversation, as 'dial history' lists it (no NAME: show it)")
+def _save(loop: ChatLoop, arg: str) -> None:
+    if not arg:
+        loop.show(f"{loop.session.conversation.title or '(untitled)'}\n")
+        return
+    loop.rename(arg)
 
 
 @command("undo", "", "remove the last question and its answer")

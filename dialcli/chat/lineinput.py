@@ -8,6 +8,7 @@ joining a ``\"\"\"`` block into one text.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Protocol
@@ -54,12 +55,18 @@ class TerminalInput:
     when IOStreams says both are terminals.
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, models: Callable[[], list[str]] = list) -> None:
         self.history_path = home / HISTORY_FILE
+        self._models = models  # deployment ids for Tab after /model
+        self._matches: list[str] = []
         self._readline = _load_readline()
         self._start_length = 0
         if self._readline is not None:
             self._setup(self._readline)
+        from dialcli.chat.interrupts import InterruptWatch
+
+        self._interrupts = InterruptWatch()
+        self._interrupts.install()
 
     def _setup(self, readline: object) -> None:
         rl = readline  # typed loosely: libedit builds lack some functions
@@ -70,12 +77,36 @@ class TerminalInput:
         with suppress(OSError):  # no history yet, or unreadable: start empty
             rl.read_history_file(str(self.history_path))  # type: ignore[attr-defined]
         self._start_length = rl.get_current_history_length()  # type: ignore[attr-defined]
+        from dialcli.chat.completion import WORD_BREAKS
+
+        rl.set_completer_delims(WORD_BREAKS)  # type: ignore[attr-defined]
+        rl.set_completer(self._complete)  # type: ignore[attr-defined]
+        if "libedit" in (getattr(rl, "__doc__", "") or ""):
+            rl.parse_and_bind("bind ^I rl_complete")  # type: ignore[attr-defined]
+        else:
+            rl.parse_and_bind("tab: complete")  # type: ignore[attr-defined]
+
+    def _complete(self, text: str, state: int) -> str | None:
+        """readline's completer: called with state 0, 1, ... until it returns None."""
+        rl = self._readline
+        if state == 0:
+            from dialcli.chat.completion import candidates
+
+            try:
+                line, begidx = rl.get_line_buffer(), rl.get_begidx()  # type: ignore[attr-defined]
+                self._matches = candidates(line, begidx, text, self._models)
+            except Exception:  # Tab must never break the line being typed
+                self._matches = []
+        return self._matches[state] if state < len(self._matches) else None
 
     def read(self, prompt: str) -> str:
-        return input(prompt)
+        with self._interrupts.reading(_stdin_fd()):
+            return input(prompt)
 
     def close(self) -> None:
-        """Append this session's lines to the history file (0600: questions are private)."""
+        """Give back the signal handlers; append this session's lines to the history
+        file (0600: questions are private)."""
+        self._interrupts.close()
         rl = self._readline
         if rl is None:
             return
@@ -92,6 +123,16 @@ class TerminalInput:
             rl.append_history_file(added, str(self.history_path))  # type: ignore[attr-defined]
         except OSError:
             pass  # history is a convenience; never fail a chat over it
+
+
+def _stdin_fd() -> int | None:
+    """The real stdin's descriptor, which input() and readline use."""
+    import sys
+
+    try:
+        return sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError):  # replaced by an object without a descriptor
+        return None
 
 
 def _load_readline() -> object | None:

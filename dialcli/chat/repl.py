@@ -39,6 +39,9 @@ class ChatConfig:
     turn: TurnOptions
     markdown: bool  # render answers as Markdown (only ever on a terminal)
     settings: Settings | None = None  # for prices: /usage and -u
+    # The listed deployment ids (the model cache; [] when unknown): /model's check,
+    # close names on a 404, and Tab after /model.
+    known_models: Callable[[], list[str]] = list
 
 
 class ChatLoop:
@@ -53,7 +56,9 @@ class ChatLoop:
         self.color = interactive and not config.io.no_color
         self.failures: list[DialError] = []
         self.pending_attachments: list[str] = []  # /attach: sent with the next question
+        self.failed: Message | None = None  # a question whose request failed: /retry asks it
         self._backend: Backend | None = None
+        self._spinner: Spinner | NoSpinner | None = None  # of the answer last asked for
 
     # -- the loop -------------------------------------------------------------------
 
@@ -69,6 +74,7 @@ class ChatLoop:
         armed = False  # the previous key at the prompt was Ctrl-C
         while True:
             try:
+                self.stop_spinner()  # never drawn over a prompt, whatever happened before
                 text = read_turn(self.lines, self._prompt("You:"), "... ")
             except EOFError:
                 if self.interactive:
@@ -158,21 +164,53 @@ class ChatLoop:
         self.notice(f"attached {ref} (sent with your next message)")
 
     def retry(self) -> None:
-        """Ask the last question again; the old answer stays unless a new one arrives."""
+        """Ask again the question that just failed, else the last question; the old
+        answer stays unless a new one arrives."""
+        if self.failed is not None:
+            question, self.failed = self.failed, None
+            self._exchange(question, replace=False)
+            return
         self._exchange(self.session.last_question(), replace=True)
 
-    def _exchange(self, question: Message, *, replace: bool) -> None:
-        from dialcli.turn import (
-            AnswerInterrupted,
-            attachments_out,
-            exchange,
-            report_finish,
-            stage_reporter,
-        )
+    def edit(self) -> None:
+        """/edit: the last question in $VISUAL/$EDITOR, asked again in place of the last
+        exchange (or, after a failed request, in place of the question that failed)."""
+        from dialcli.chat.tools import edit_text
+        from dialcli.conversation import Message, Role
 
-        writer, spinner = self._start_answer()
+        failed = self.failed
+        old = failed if failed is not None else self.session.last_question()
+        text = edit_text(old.text).rstrip()
+        if not text.strip():
+            self.notice("Empty question: nothing asked.")
+            return
+        if text == old.text.rstrip():
+            self.notice("Unchanged: nothing asked (/retry asks it again).")
+            return
+        question = Message(Role.USER, text, custom_content=old.custom_content)
+        self.failed = None
+        self._exchange(question, replace=failed is None)
+
+    def copy(self) -> None:
+        """/copy: the last answer to the clipboard."""
+        from dialcli.chat.tools import copy_to_clipboard
+
+        text = self.session.last_answer()
+        tool = copy_to_clipboard(text)
+        self.notice(f"Copied the last answer ({len(text)} characters) with {tool}.")
+
+    def rename(self, title: str) -> None:
+        self.session.rename(title)
+        self.notice(f"Saved as: {title}")
+
+    def _exchange(self, question: Message, *, replace: bool) -> None:
+        from dialcli.turn import AnswerInterrupted, exchange, stage_reporter
+
+        spinner = self._new_spinner()  # made before anything can be interrupted
+        writer: AnswerWriter | None = None
         turn = self.config.turn
         try:
+            writer = self._start_answer(spinner)
             reply = exchange(
                 self.session,
                 self._get_backend(),
@@ -183,20 +221,73 @@ class ChatLoop:
                 on_delta=stage_reporter(self.io, turn.stages, before=spinner.stop),
                 replace=replace,
                 end_always=self.interactive,  # the label's line always needs ending
+                keep_unanswered=self.interactive,
             )
         except AnswerInterrupted as stop:
             if not self.interactive or stop.ends_the_program:
                 raise
-            self.notice("[interrupted]")
+            if not replace:
+                self.failed = None  # the question was saved with what arrived
+            self._interrupted(bool(stop.partial.content))
+            return
+        except KeyboardInterrupt:
+            # Before the request went out (label, spinner, building the backend).
+            if not self.interactive:
+                raise
+            self._keep_unanswered(question, writer, replace=replace)
             return
         except DialError as err:  # a failed request (or save) ends the turn, not the chat
-            self.fail(err)
+            self._failed_request(question, err, replace=replace)
             return
         finally:
             spinner.stop()
+        self.failed = None
+        self._finish_answer(reply)
+
+    def _failed_request(self, question: Message, err: DialError, *, replace: bool) -> None:
+        """Report it; a new question is kept in memory (not saved) for /retry and /edit."""
+        from dialcli import model_cache
+
+        if err.status == 404:
+            hint = model_cache.did_you_mean(self.session.model, self.config.known_models())
+            if hint:
+                err.message = f"{err.message}; {hint}"
+        self.fail(err)
+        if not replace:
+            self.failed = question
+            self.notice("(not saved; /retry asks it again, /edit changes it first)")
+
+    def _keep_unanswered(
+        self, question: Message, writer: AnswerWriter | None, *, replace: bool
+    ) -> None:
+        """A Ctrl-C before the request was sent: the question is saved, unanswered."""
+        from dialcli.backends.base import Reply
+        from dialcli.turn import end_answer
+
+        if writer is not None:
+            end_answer(writer, always=True)
+        else:
+            self.io.out("\n")
+        if not replace:  # a /retry keeps the answer it would have replaced
+            try:
+                self.session.record(question, Reply(model=self.session.model), interrupted=True)
+                self.failed = None
+            except DialError as err:
+                self.fail(err)
+        self._interrupted(False)
+
+    def _interrupted(self, partial: bool) -> None:
+        if partial:
+            self.notice("[interrupted]")
+        else:
+            self.notice("[interrupted before the answer; /retry asks again]")
+
+    def _finish_answer(self, reply: Reply) -> None:
+        from dialcli.turn import attachments_out, report_finish
+
         try:
             self._after_answer(reply)
-            attachments_out(self.io, self._get_backend(), reply, turn.save_attachments)
+            attachments_out(self.io, self._get_backend(), reply, self.config.turn.save_attachments)
             report_finish(self.io, reply)
         except DialError as err:
             self.fail(err)
@@ -232,27 +323,50 @@ class ChatLoop:
             self._backend = self.config.make_backend()
         return self._backend
 
-    def _start_answer(self) -> tuple[AnswerWriter, Spinner | NoSpinner]:
-        from dialcli.chat.markdown import MarkdownWriter, TerminalWriter
+    def _new_spinner(self) -> Spinner | NoSpinner:
+        """Not started yet; the prompt stops it too, whatever interrupted the answer."""
         from dialcli.chat.spinner import NoSpinner, Spinner
+
+        spinner: Spinner | NoSpinner = NoSpinner()
+        if self.interactive and self.io.stderr_is_tty:
+            spinner = Spinner(self.io.stderr)
+        self._spinner = spinner
+        return spinner
+
+    def stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+
+    def _start_answer(self, spinner: Spinner | NoSpinner) -> AnswerWriter:
+        """Show the label and start the spinner; the writer for the answer."""
+        from dialcli.chat.markdown import MarkdownWriter, TerminalWriter
         from dialcli.output import AnswerWriter
 
         if not self.interactive:
-            return AnswerWriter(self.io.stdout), NoSpinner()
+            return AnswerWriter(self.io.stdout)
         label = "\033[1;34mAssistant:\033[0m" if self.color else "Assistant:"
         markdown = self.config.markdown
         self.io.out(label + ("\n" if markdown else " "))
-        spinner: Spinner | NoSpinner = (
-            Spinner(self.io.stderr).start() if self.io.stderr_is_tty else NoSpinner()
-        )
+        spinner.start()
         kind = MarkdownWriter if markdown else TerminalWriter
-        return kind(self.io.stdout, spinner.stop), spinner
+        return kind(self.io.stdout, spinner.stop)
 
     # -- what the commands change -------------------------------------------------------
 
     def set_model(self, name: str) -> None:
-        self.session.set_model(self.config.resolve_model(name))
-        self.notice(f"Model: {self.session.model}")
+        """/model NAME: used from the next question on; a name the listing lacks is
+        warned about (the listing may be stale, so it is still used)."""
+        from dialcli import model_cache
+
+        model = self.config.resolve_model(name)
+        self.session.set_model(model)
+        self.notice(f"Model: {model}")
+        if not self.interactive:
+            return  # the warning is for a person: a script pays for no listing
+        known = self.config.known_models()
+        if known and model not in known:
+            hint = model_cache.did_you_mean(model, known) or "see 'dial models'"
+            self.notice(f"dial: warning: {model!r} is not in the model listing; {hint}")
 
     def set_system(self, text: str) -> None:
         try:

@@ -13,7 +13,8 @@ class Spinner:
     """Draws one character in place (frame, backspace) so text before it stays.
 
     ``stop()`` erases it and waits for the thread, so nothing is drawn after the
-    caller starts writing the answer. Safe to call more than once.
+    caller starts writing the answer. Safe to call more than once, and before or
+    without ``start()`` (a Ctrl-C may land between the two).
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -46,10 +47,9 @@ class Spinner:
             self._stopped.set()
 
     def stop(self) -> None:
+        # The flag first: whatever interrupts the rest, the thread draws nothing more.
+        self._stopped.set()
         with self._lock:
-            if self._stopped.is_set() and not self._drawn:
-                return
-            self._stopped.set()
             if self._drawn:
                 self._draw(" \b")
                 self._drawn = False

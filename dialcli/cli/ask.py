@@ -185,6 +185,8 @@ def run_ask(opts: AskOptions) -> None:
         run_ask_many(opts)
         return
     from dialcli.conversation import Message, Role
+    from dialcli.errors import NotFoundError
+    from dialcli.model_cache import hint_unknown_model
     from dialcli.turn import (
         attachments_in,
         attachments_out,
@@ -218,14 +220,18 @@ def run_ask(opts: AskOptions) -> None:
     with opts.make_backend() as backend:
         custom_content = attachments_in(list(opts.attach), backend)
         question = Message(Role.USER, text, custom_content=custom_content)
-        reply = exchange(
-            session,
-            backend,
-            question,
-            opts.turn,
-            writer,
-            on_delta=stage_reporter(io, opts.turn.stages),
-        )
+        try:
+            reply = exchange(
+                session,
+                backend,
+                question,
+                opts.turn,
+                writer,
+                on_delta=stage_reporter(io, opts.turn.stages),
+            )
+        except NotFoundError as err:  # an unknown deployment: name the close ones
+            hint_unknown_model(err, opts.settings, session.model)
+            raise
         turn = opts.turn
         after_answer(
             io,

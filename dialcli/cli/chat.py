@@ -22,15 +22,16 @@ if TYPE_CHECKING:
 # Used when the user presses Enter at the system-prompt question (and in scripted
 # chats without -s) unless config.toml sets `system`.
 DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
-SYSTEM_QUESTION = "Enter system prompt (or press Enter for the default): "
+SYSTEM_QUESTION = f"System prompt (Enter for the default: {DEFAULT_SYSTEM_PROMPT}): "
 RESUME_SHOWN = 3  # exchanges shown when a conversation is resumed
 
 HELP = """Chat with a model; every turn is saved.
 
-On a terminal: line editing and history, /help for the commands (/model, /system,
-/retry, /history, /new, /attach, /exit), \"\"\" on a line of its own for multi-line input,
-answers rendered as Markdown. Without a terminal each stdin line is one turn and
-only the answers are printed, so a chat can be scripted. Every exchange is saved.
+On a terminal: line editing and history, Tab completion, /help for the commands
+(/model, /system, /retry, /edit, /undo, /copy, /save, /history, /new, /attach, /exit),
+\"\"\" on a line of its own for multi-line input, answers rendered as Markdown.
+Without a terminal each stdin line is one turn and only the answers are printed, so a
+chat can be scripted. Every exchange is saved.
 
 \b
 Examples:
@@ -46,7 +47,8 @@ class ChatOptions:
     settings: Settings
     make_backend: Callable[[], Backend]
     model: str
-    system: str | None = None  # None: ask on a terminal, else the default
+    system: str | None = None  # None: config's, else ask on a terminal, else the default
+    ask_system: bool = True  # False: --no-system-prompt-question
     resume_id: str | None = None  # "last" for -c, an id or prefix for --resume
     save: bool = True
     markdown: bool | None = None  # None: on for a colour terminal (or config's choice)
@@ -69,6 +71,14 @@ def chat_command(
             metavar="TEXT",
         ),
     ] = None,
+    no_system_question: Annotated[
+        bool,
+        typer.Option(
+            "--no-system-prompt-question",
+            help="Do not ask for a system prompt; take the default (also: system_question "
+            "= false in config.toml).",
+        ),
+    ] = False,
     template: options.TemplateName = None,
     params: options.Params = None,
     temperature: options.Temperature = None,
@@ -125,6 +135,7 @@ def chat_command(
             make_backend=lambda: get_backend(settings, io),
             model=settings.resolve_model(model) if model or not resume_id else "",
             system=system,
+            ask_system=not no_system_question,
             resume_id=resume_id,
             save=not no_save,
             markdown=markdown,
@@ -177,6 +188,7 @@ def run_chat(opts: ChatOptions) -> None:
             turn=opts.turn,
             markdown=_markdown(opts, interactive),
             settings=opts.settings,
+            known_models=lambda: _known_models(opts.settings),
         )
         loop = ChatLoop(config, session, lines, interactive=interactive)
         if first is not None:
@@ -200,7 +212,16 @@ def _make_lines(opts: ChatOptions, interactive: bool) -> LineSource:
 
     if opts.make_lines is not None:
         return opts.make_lines()
-    return TerminalInput(opts.settings.home) if interactive else StreamInput(opts.io)
+    if not interactive:
+        return StreamInput(opts.io)
+    return TerminalInput(opts.settings.home, models=lambda: _known_models(opts.settings))
+
+
+def _known_models(settings: Settings) -> list[str]:
+    """Deployment ids from the model cache (listed again when stale), and the aliases."""
+    from dialcli import model_cache
+
+    return [*model_cache.models_for_completion(settings), *settings.aliases]
 
 
 def _markdown(opts: ChatOptions, interactive: bool) -> bool:
@@ -222,8 +243,12 @@ def _open_session(opts: ChatOptions, lines: LineSource, interactive: bool) -> Se
     from dialcli.turn import open_session
 
     def choose_system() -> str | None:
-        system = opts.system
-        if system is None and interactive:
+        if opts.system is not None:  # -s, even -s "" (no system prompt)
+            return opts.system or None
+        configured = opts.settings.system
+        if configured is not None:
+            return configured or None
+        if interactive and opts.ask_system and opts.settings.system_question:
             try:
                 system = lines.read(SYSTEM_QUESTION).strip()
             except EOFError:
@@ -232,9 +257,9 @@ def _open_session(opts: ChatOptions, lines: LineSource, interactive: bool) -> Se
             except KeyboardInterrupt:
                 opts.io.out("\n")
                 raise
-        if not system and opts.system is None:  # Enter, or a script without -s
-            system = opts.settings.system or DEFAULT_SYSTEM_PROMPT
-        return system or None
+            if system:
+                return system
+        return DEFAULT_SYSTEM_PROMPT
 
     try:
         return open_session(
