@@ -63,7 +63,7 @@ CONFIG_KEYS = frozenset(
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
 # Keys only config.toml can set (no flag, no environment variable).
-FILE_ONLY = ("api_key_command", "token_command", "markdown", "max_prompt_tokens")
+FILE_ONLY = ("api_key_command", "token_command", "markdown", "system_question", "max_prompt_tokens")
 # How the flags passed to resolve_settings are spelled on the command line.
 FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
 MAX_CONFIG_BYTES = 1024 * 1024

@@ -21,7 +21,7 @@ from dialcli.errors import UsageError
 TABLES = ("timeouts", "aliases")
 # Keys whose value is not a string, and how VALUE on the command line becomes one.
 _INTEGERS = frozenset({"retries", "max_prompt_tokens"})
-_BOOLEANS = frozenset({"markdown"})
+_BOOLEANS = frozenset({"markdown", "system_question"})
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
 

@@ -56,6 +56,7 @@ def report(settings: Settings) -> list[Row]:
         "timeouts.read": settings.read_timeout,
         "system": settings.system,
         "markdown": settings.markdown,
+        "system_question": settings.system_question,
         "max_prompt_tokens": settings.max_prompt_tokens,
     }
     rows += [_row(key, value, where.get(key, "")) for key, value in values.items()]

@@ -79,6 +79,7 @@ def test_set_makes_a_missing_directory_0700(tmp_path, monkeypatch):
         (["url", "ftp://dial"], "invalid DIAL URL 'ftp://dial'"),
         (["backend", "curl"], "choose 'raw' or 'sdk'"),
         (["markdown", "maybe"], "expected true or false"),
+        (["system_question", "perhaps"], "expected true or false"),
         (["max_prompt_tokens", "0"], "not a positive integer"),
         (["timeouts.write", "3"], "unknown setting 'timeouts.write'"),
     ],
@@ -112,6 +113,7 @@ def test_show_names_flag_env_file_and_default(monkeypatch):
     assert settings["model"] == {"value": "inspect", "source": "env", "from": "DIAL_MODEL"}
     assert settings["aliases.fast"]["source"] == "file"
     assert settings["api_version"]["source"] == "default"
+    assert settings["system_question"] == {"value": True, "source": "default", "from": None}
     assert settings["timeouts.connect"] == {"value": 10.0, "source": "default", "from": None}
     assert settings["config"] == {
         "value": str(config_path()),
