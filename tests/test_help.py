@@ -148,3 +148,13 @@ def test_dial_alone_prints_a_short_help_and_exits_0():
     assert "'dial --help'" in result.stdout
     assert "Exit codes:" not in result.stdout  # the long help has them, not the short one
     assert len(result.stdout.splitlines()) < 30
+
+
+@pytest.mark.parametrize(
+    "path", [path for path, cmd in command_tree() if getattr(cmd, "commands", None)]
+)
+def test_a_group_lists_its_commands_in_whole_sentences(path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = help_text(path.split()[1:], capsys)
+    listed = text.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert listed and not [line for line in listed if line.endswith("...")], listed

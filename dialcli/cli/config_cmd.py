@@ -79,7 +79,9 @@ def show_command(
     retries: options.Retries = None,
     timeout: options.Timeout = None,
 ) -> None:
-    """Print every effective setting and where it comes from (flag, env, file, default).
+    """Print every setting, its value and where it comes from.
+
+    The source is a flag, an environment variable (env), config.toml (file) or the default.
 
     Keys and tokens are never shown, only whether they are set and where from. The
     network options show what a command given them would use.
@@ -98,7 +100,9 @@ def show_command(
 
 @app.command("path")
 def path_command(ctx: typer.Context) -> None:
-    """Print the path of config.toml (DIAL_CONFIG, else the user config directory).
+    """Print the path of config.toml.
+
+    DIAL_CONFIG when set, else config.toml in the user config directory.
 
     \b
     Examples:
@@ -117,7 +121,7 @@ def set_command(
         str, typer.Argument(help="The value; '-' reads it from stdin (for a key).", metavar="VALUE")
     ],
 ) -> None:
-    """Set KEY to VALUE in config.toml, keeping its comments and other keys.
+    """Set one key in config.toml; the rest of the file stays as written.
 
     The value is checked as config.toml is when read; the file is written mode 0600.
     A key typed on the command line stays in the shell's history: give '-' and pipe it.
@@ -145,7 +149,9 @@ def set_command(
 
 @app.command("unset")
 def unset_command(ctx: typer.Context, key: Key) -> None:
-    """Remove KEY from config.toml, so the environment or the default applies again.
+    """Remove one key from config.toml.
+
+    The environment or the default applies to it again.
 
     \b
     Examples:
@@ -167,10 +173,12 @@ def init_command(
     retries: options.Retries = None,
     timeout: options.Timeout = None,
 ) -> None:
-    """Ask for the DIAL URL and API key, check them with one request, and save them.
+    """Ask for the DIAL URL and key, check them, and save them.
+
+    The check is one model listing with the URL and key given.
 
     Needs a terminal; the key is read without echo. Nothing is saved unless DIAL
-    answers the model listing with the URL and key given.
+    answers.
 
     \b
     Examples:

@@ -79,7 +79,7 @@ def _report_problems(io: IOStreams, store: Store) -> None:
         io.err(f"dial: warning: skipped unreadable file {problem.path}: {problem.reason}")
 
 
-@app.command("list")
+@app.command("list", short_help="List saved conversations, newest first.")
 def list_command(
     ctx: typer.Context,
     limit: Limit = 20,
@@ -132,7 +132,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     return "".join(lines)
 
 
-@app.command("show")
+@app.command("show", short_help="Print a conversation (a transcript, or --json).")
 def show_command(
     ctx: typer.Context,
     conversation: IdArg,
@@ -266,8 +266,14 @@ def path_command(ctx: typer.Context) -> None:
     io.out(f"{store.path}\n")
 
 
-app.command("export")(history_files.export_command)
-app.command("import")(history_files.import_command)
+app.command("export", short_help="Export conversations for DIAL Chat (or md, json).")(
+    history_files.export_command
+)
+app.command("import", short_help="Import conversations from a DIAL Chat export.")(
+    history_files.import_command
+)
 app.command("push")(history_remote.push_command)
-app.command("pull")(history_remote.pull_command)
+app.command("pull", short_help="Download conversations from DIAL storage.")(
+    history_remote.pull_command
+)
 app.command("stats")(history_stats.stats_command)

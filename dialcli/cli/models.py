@@ -126,7 +126,7 @@ def _applications(io: IOStreams, backend: Backend) -> list[ModelInfo]:
         return []
 
 
-@app.command("show")
+@app.command("show", short_help="One deployment's details and configuration schema.")
 def show_command(
     ctx: typer.Context,
     deployment: Annotated[

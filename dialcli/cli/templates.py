@@ -143,7 +143,7 @@ def _description(local: "LocalTemplates", name: str) -> str:
     return f"\t{description}" if description else ""
 
 
-@app.command("show")
+@app.command("show", short_help="Print a template as its TOML file.")
 def show_command(
     ctx: typer.Context,
     name: NameArg,
@@ -164,7 +164,7 @@ def show_command(
     io.out(dumps(find_template(settings, io, name)))
 
 
-@app.command("edit")
+@app.command("edit", short_help="Open a local template in $EDITOR.")
 def edit_command(ctx: typer.Context, name: NameArg) -> None:
     """Open a local template in $EDITOR (VISUAL first), creating it if it is new.
 
@@ -199,7 +199,7 @@ def edit_command(ctx: typer.Context, name: NameArg) -> None:
         io.err(f"Saved {path}")
 
 
-@app.command("delete")
+@app.command("delete", short_help="Delete a local template.")
 def delete_command(ctx: typer.Context, name: NameArg) -> None:
     """Delete a local template (a DIAL prompt stays; delete that in DIAL Chat).
 
