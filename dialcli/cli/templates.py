@@ -26,6 +26,7 @@ app = typer.Typer(
 A template is a prompt with {{name}} or {{name|default}} fields, and optionally a
 system prompt, model, temperature, max tokens and configuration. Local ones are
 templates/NAME.toml in the config directory; DIAL prompts are the ones DIAL Chat shows.
+Alone, 'dial templates' lists the local ones, as 'dial templates list' does.
 
 \b
 Examples:
@@ -33,9 +34,17 @@ Examples:
   dial templates edit translate
   dial ask -t translate -p text "good morning"
 """,
-    no_args_is_help=True,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def templates_root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:  # alone it lists, as `dial history` does
+        list_command(ctx)
+
 
 NameArg = Annotated[
     str,
