@@ -42,7 +42,7 @@ def report(settings: Settings) -> list[Row]:
         Row("config", config, "env" if from_env else "default", "DIAL_CONFIG" if from_env else None)
     ]
     values = {
-        "url": settings.url,
+        "url": _without_credentials(settings.url),
         "api_key": HIDDEN if settings.api_key else None,
         "api_key_command": settings.api_key_command,
         "token": HIDDEN if settings.token else None,
@@ -65,6 +65,18 @@ def report(settings: Settings) -> list[Row]:
         for name, target in sorted(settings.aliases.items())
     ]
     return rows
+
+
+def _without_credentials(url: str) -> str:
+    """``http://user:pass@host`` shown as ``http://host``, as the -v log shows it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    _, at, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=host).geturl() if at else url
 
 
 def _text(value: Any) -> str:

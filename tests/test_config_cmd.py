@@ -104,6 +104,13 @@ def test_a_key_from_stdin_is_saved_and_never_shown(emulator):
     assert shown()["api_key"] == {"value": "(hidden)", "source": "env", "from": "DIAL_API_KEY"}
 
 
+def test_show_leaves_credentials_out_of_the_url(monkeypatch):
+    monkeypatch.setenv("DIAL_URL", "https://bob:s3cret-pw@dial.example.com/base")
+    result = run_dial(["config", "show"])
+    assert "url\thttps://dial.example.com/base\tenv (DIAL_URL)\n" in result.stdout
+    assert "s3cret-pw" not in result.stdout and "bob" not in result.stdout
+
+
 def test_show_names_flag_env_file_and_default(monkeypatch):
     config_path().write_text(HAND_WRITTEN)
     monkeypatch.setenv("DIAL_MODEL", "inspect")
