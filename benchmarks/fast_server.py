@@ -17,7 +17,15 @@ Each stream is a role chunk, the content chunks, a finish chunk with usage, then
 ``created`` and ``model`` like DIAL Core's (aidial-client rejects chunks without).
 ``GET …/models`` lists ``echo`` and ``flood``.
 
-    python benchmarks/fast_server.py --port 0 [--api-key KEY]   # prints its URL
+How the events are written is the same for every client and chosen per run:
+
+* ``--write event`` (the default): one event per write (one HTTP chunk each, and the
+  socket flushed after each), as DIAL Core relays a model's stream: each client then
+  gets many small network reads, and pays its per-read cost;
+* ``--write packed``: many events per write (the whole ``echo`` reply, 1,000 ``flood``
+  events per write), the best case for a client: few, large reads.
+
+    python benchmarks/fast_server.py --port 0 [--api-key KEY] [--write packed]
 """
 
 from __future__ import annotations
@@ -75,9 +83,10 @@ def flood_count(model: str, default: int) -> int | None:
 
 
 class FastServer:
-    def __init__(self, chunks: int, api_key: str | None) -> None:
+    def __init__(self, chunks: int, api_key: str | None, packed: bool = False) -> None:
         self.chunks = chunks
         self.api_key = api_key
+        self.packed = packed
         self._flood_cache: dict[int, list[bytes]] = {}
 
     # -- replies ---------------------------------------------------------------
@@ -86,6 +95,12 @@ class FastServer:
         """The whole flood stream as HTTP-chunked blocks; the full blocks are one shared
         bytes object, so even a very long stream costs the server little memory."""
         blocks = self._flood_cache.get(count)
+        if blocks is None and not self.packed:  # one event per write
+            content = _http_chunk(chunk("flood", {"content": "x"}))
+            blocks = [_http_chunk(chunk("flood", {"role": "assistant"}))]
+            blocks += [content] * count
+            blocks += [_http_chunk(finish_chunk("flood", count)), _http_chunk(DONE)]
+            self._flood_cache[count] = blocks
         if blocks is None:
             content = chunk("flood", {"content": "x"})
             full, rest = divmod(count, BLOCK_EVENTS)
@@ -99,9 +114,12 @@ class FastServer:
 
     def echo_blocks(self, model: str, text: str) -> list[bytes]:
         words = re.findall(r"\S+\s*|\s+", text)
-        events = chunk(model, {"role": "assistant"})
-        events += b"".join(chunk(model, {"content": word}) for word in words)
-        return [_http_chunk(events + finish_chunk(model, len(words)) + DONE)]
+        events = [chunk(model, {"role": "assistant"})]
+        events += [chunk(model, {"content": word}) for word in words]
+        events += [finish_chunk(model, len(words)), DONE]
+        if self.packed:
+            return [_http_chunk(b"".join(events))]
+        return [_http_chunk(event) for event in events]
 
     # -- HTTP ------------------------------------------------------------------
 
@@ -155,7 +173,7 @@ class FastServer:
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         )
-        for block in blocks:
+        for block in blocks:  # one write each; drain lets the event leave now
             writer.write(block)
             await writer.drain()
         writer.write(b"0\r\n\r\n")
@@ -176,8 +194,8 @@ async def _send_json(writer: asyncio.StreamWriter, status: int, body: object) ->
     await writer.drain()
 
 
-async def serve(host: str, port: int, chunks: int, api_key: str | None) -> None:
-    app = FastServer(chunks, api_key)
+async def serve(host: str, port: int, chunks: int, api_key: str | None, packed: bool) -> None:
+    app = FastServer(chunks, api_key, packed)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
@@ -194,9 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--chunks", type=int, default=100_000, help="content chunks of 'flood'")
     parser.add_argument("--api-key", default=None, help="require this Api-Key (or Bearer)")
+    parser.add_argument(
+        "--write", choices=["event", "packed"], default="event",
+        help="one event per write (as DIAL Core sends; default) or many per write",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.host, args.port, args.chunks, args.api_key))
+        asyncio.run(serve(args.host, args.port, args.chunks, args.api_key, args.write == "packed"))
     return 0
 
 

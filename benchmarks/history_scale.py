@@ -1,16 +1,22 @@
-"""How `history list` and `history search` scale: 10,000 conversations of ~20 messages.
+"""dial at 1, 1,000, 10,000 and 100,000 saved conversations (about 20 messages each).
 
-Builds the folder (or reuses ``--home``), then times each operation in fresh
-processes, cold (no index) and warm, and prints medians of ``--runs`` runs:
+Builds each data folder once under ``--root`` (100,000 conversations: 1.25 GB, about
+ten minutes; kept and reused), then times the real commands in fresh processes, the
+sizes taking turns within each round, and prints medians with min and max:
 
-    python benchmarks/history_scale.py                 # temp folder, removed after
-    python benchmarks/history_scale.py --home /tmp/h   # build once, keep, reuse
-    python benchmarks/history_scale.py --only list     # just the rows matching "list"
+- ``echo hi | dial ask -c`` against ``fast_server.py`` and ``dial history show last``,
+  each with its ratio to the same command at 1 conversation (paired per round);
+- ``dial history list --limit 20`` cold (no ``.cache/``: every file's head is read)
+  and warm (the index and journal as dial's own writes leave them);
+- ``dial history search zanzibar``: a word in one conversation in 1,000, so every
+  file is read;
+- ``dial --version``: the start-up every command pays.
 
-"wall" is the whole child process (interpreter start-up included); "store" is the
-time inside it from importing dialcli.store to the result. This checkout's dialcli is
-measured (PYTHONPATH), with its bytecode compiled first and PYTHONDONTWRITEBYTECODE
-dropped, as an installed package would run.
+Run it with the Python of an environment where dial is installed (not this checkout):
+
+    python3 -m venv /tmp/dial-bench && /tmp/dial-bench/bin/pip install '.[emulator]'
+    env -u PYTHONDONTWRITEBYTECODE /tmp/dial-bench/bin/python benchmarks/history_scale.py \
+        --root /tmp/dial-history [--sizes 1,1000,10000,100000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,10 +39,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from dialcli.conversation import Conversation, Role  # noqa: E402
-from dialcli.store_index import INDEX_NAME, update  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from environment import describe  # noqa: E402
+import environment  # noqa: E402
+from measure import Run, run_once  # noqa: E402
 
 VOCABULARY = (
     "the of and to in is for that with on as are this be by from it or an can not "
@@ -85,143 +90,143 @@ def build(home: Path, count: int, messages: int, seed: int = 7) -> None:
         path.write_bytes(orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2))
 
 
-def bench_env() -> dict[str, str]:
-    """This checkout's dialcli, with bytecode caching on (as an installed package has)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPATH": str(REPO)}
+KEY = "bench-key"
 
 
-def dial_argv() -> list[str]:
-    """The installed `dial`, or this checkout's module when it is not installed."""
-    found = shutil.which("dial", path=str(Path(sys.executable).parent)) or shutil.which("dial")
-    return [found] if found else [sys.executable, "-m", "dialcli"]
+def bench_env(home: Path, url: str) -> dict[str, str]:
+    """The user's environment minus what changes the figures (see run.clean_env)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DIAL_")
+        and not k.lower().endswith("_proxy")
+        and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(DIAL_HOME=str(home), DIAL_URL=url, DIAL_API_KEY=KEY, DIAL_MODEL="echo")
+    env["DIAL_CONFIG"] = str(home / "no-config.toml")
+    return env
 
 
-def run_command(argv: list[str], home: Path) -> float:
-    """Wall seconds of one command run with DIAL_HOME=home (output discarded)."""
-    env = {**bench_env(), "DIAL_HOME": str(home)}
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+def dial_exe() -> str:
+    found = shutil.which("dial", path=str(Path(sys.executable).parent))
+    if not found:
+        raise SystemExit("dial is not installed next to this Python: pip install . first")
+    return found
 
 
-def set_index(home: Path, cold: bool) -> None:
-    """Cold: no index. Warm: the index as the write path leaves it (reads never write it)."""
-    if cold:
-        (home / "conversations" / INDEX_NAME).unlink(missing_ok=True)
-    else:
-        update(home / "conversations")
+def ensure_home(root: Path, size: int, messages: int) -> Path:
+    home = root / str(size)
+    done = home / ".built"
+    if not done.exists():
+        shutil.rmtree(home, ignore_errors=True)
+        started = time.perf_counter()
+        build(home, size, messages)
+        done.write_text(str(size))
+        print(f"built {size:,} conversations in {time.perf_counter() - started:.0f} s",
+              file=sys.stderr)  # fmt: skip
+    return home
 
 
-def measure_cli(label: str, args: list[str], home: Path, runs: int, cold: bool) -> float:
-    """Median wall time of the real `dial ARGS`, cold (no index) or warm."""
-    walls = []
-    for _ in range(runs):
-        set_index(home, cold)
-        walls.append(run_command([*dial_argv(), *args], home))
-    median = statistics.median(walls)
-    print(
-        f"{label:<44} {'cold' if cold else 'warm':<5} {median:>7.3f}"
-        f" {min(walls):>7.3f} {max(walls):>7.3f}"
-    )
-    return median
+CASES: list[tuple[str, list[str], bytes, str]] = [
+    # label, argv after `dial`, stdin, what to do first: "" or "cold" (drop .cache/)
+    ("echo hi | dial ask -c", ["ask", "-c"], b"hi\n", ""),
+    ("dial history show last", ["history", "show", "last"], b"", ""),
+    ("dial history list --limit 20, cold", ["history", "list", "--limit", "20"], b"", "cold"),
+    ("dial history list --limit 20, warm", ["history", "list", "--limit", "20"], b"", ""),
+    (f"dial history search {RARE_WORD}", ["history", "search", RARE_WORD], b"", ""),
+    ("dial --version", ["--version"], b"", ""),
+]
 
 
-STORE_SNIPPET = """
-import os, sys, time
-t = time.perf_counter()
-from pathlib import Path
-from dialcli.store import Store
-store = Store(Path(os.environ["DIAL_HOME"]))
-result = {call}
-sys.stderr.write(f"{{time.perf_counter() - t}} {{len(result)}}\\n")
-"""
+def run_case(argv: list[str], stdin: bytes, prepare: str, home: Path, url: str) -> Run:
+    if prepare == "cold":
+        shutil.rmtree(home / "conversations" / ".cache", ignore_errors=True)
+    run = run_once([dial_exe(), *argv], bench_env(home, url), stdin, timeout=600)
+    if run.code != 0:
+        raise SystemExit(f"dial {' '.join(argv)} failed: {run.stderr.decode()[-300:]}")
+    return run
 
 
-def time_store_call(call: str, home: Path) -> tuple[float, float, int]:
-    """(wall, store, result count) of one fresh `python -c` running ``call``."""
-    env = {**bench_env(), "DIAL_HOME": str(home)}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", STORE_SNIPPET.format(call=call)],
-        env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    wall = time.perf_counter() - started
-    inner, count = done.stderr.split()
-    return wall, float(inner), int(count)
+def measure_all(homes: dict[int, Path], url: str, runs: int, only: str) -> dict:
+    """{(label, size): [Run]}: every case, every size, sizes taking turns per round."""
+    results: dict[tuple[str, int], list[Run]] = {}
+    cases = [c for c in CASES if only in c[0]]
+    for home in homes.values():  # warm-up: the index as dial's writes leave it
+        run_case(["history", "list", "--limit", "1"], b"", "", home, url)
+        run_case(["ask", "-c"], b"hi\n", "", home, url)
+    for n in range(runs):
+        for label, argv, stdin, prepare in cases:
+            for size, home in homes.items():
+                run = run_case(argv, stdin, prepare, home, url)
+                results.setdefault((label, size), []).append(run)
+        print(f"  round {n + 1}/{runs}", file=sys.stderr, end="\r", flush=True)
+    print(file=sys.stderr)
+    return results
 
 
-def measure(label: str, call: str, home: Path, runs: int, cold: bool) -> None:
-    walls, inners, count = [], [], 0
-    for _ in range(runs):
-        set_index(home, cold)
-        wall, inner, count = time_store_call(call, home)
-        walls.append(wall)
-        inners.append(inner)
-    print(
-        f"{label:<34} {'cold' if cold else 'warm':<5} {statistics.median(walls):>7.3f}"
-        f" {statistics.median(inners):>7.3f} {count:>6}"
+def render(results: dict, sizes: list[int], runs: int) -> str:
+    big, small = sizes[-1], sizes[0]
+    head = ["command"] + [f"{size:,}" for size in sizes]
+    head += [f"{big:,} ÷ {small:,} (wall)", "(CPU)", f"CPU s at {big:,}"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    labels = list(dict.fromkeys(label for label, _ in results))
+    for label in labels:
+        cells = [f"`{label}`"]
+        for size in sizes:
+            walls = [r.wall for r in results[(label, size)]]
+            cells.append(f"{statistics.median(walls):.3f} ({min(walls):.3f}–{max(walls):.3f})")
+        first, last = results[(label, small)], results[(label, big)]
+        for value in (lambda r: r.wall, lambda r: r.cpu):
+            ratio = statistics.median(
+                [value(b) / value(a) for a, b in zip(first, last, strict=True)]
+            )
+            cells.append(f"{ratio:.2f}")
+        cells.append(f"{statistics.median([r.cpu for r in last]):.3f}")
+        lines.append("| " + " | ".join(cells).replace("echo hi |", "echo hi \\|") + " |")
+    peaks = {
+        label: max(r.max_rss_kb for size in sizes for r in results[(label, size)]) / 1024
+        for label in labels
+    }
+    rss = ", ".join(f"{label}: {mb:.1f} MB" for label, mb in peaks.items())
+    return (
+        "\n".join(lines)
+        + f"\n\nSeconds, median (min–max) of {runs} fresh processes per cell; the ratio"
+        " columns are medians of the per-round ratios of the largest folder to the"
+        " smallest, by wall time and by CPU time (user + system, which other processes"
+        f" on the machine move much less). Peak RSS over all sizes: {rss}.\n"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, help="data dir to build in / reuse (kept)")
-    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--root", type=Path, default=Path("/tmp/dial-history"))
+    parser.add_argument("--sizes", default="1,1000,10000,100000")
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="", help="run only the rows whose label has this")
     args = parser.parse_args()
-    compileall.compile_dir(REPO / "dialcli", quiet=1)
-    home = args.home or Path(tempfile.mkdtemp(prefix="dial-bench-"))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    homes = {size: ensure_home(args.root, size, args.messages) for size in sizes}
+    load_at_start = environment.load()
+    env = bench_env(homes[sizes[0]], "")
+    installed = environment.install(sys.executable, env)
+    compileall.compile_dir(str(installed["root"]), quiet=1)
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "benchmarks" / "fast_server.py"), "--port", "0",
+         "--api-key", KEY],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
     try:
-        conv_dir = home / "conversations"
-        if not conv_dir.is_dir() or not any(conv_dir.glob("*.json")):
-            started = time.perf_counter()
-            build(home, args.count, args.messages)
-            print(f"built {args.count} conversations in {time.perf_counter() - started:.1f} s")
-        files = [f for f in conv_dir.glob("*.json") if not f.name.startswith(".")]
-        size = sum(f.stat().st_size for f in files) / 1e6
-        print(describe(sys.executable, REPO, bench_env()), end="")
-        print(f"{len(files)} files, {size:.0f} MB, median of {args.runs}")
-        print("\nThe real command (wall time, seconds):")
-        print(f"{'command':<44} {'index':<5} {'median':>7} {'min':>7} {'max':>7}")
-        cli_cases = [
-            ("dial history list --limit 20", ["history", "list", "--limit", "20"]),
-            (f"dial history search {COMMON_WORD}", ["history", "search", COMMON_WORD]),
-            (f"dial history search {RARE_WORD}", ["history", "search", RARE_WORD]),
-            ("dial history search no-such-word", ["history", "search", "no-such-word"]),
-        ]
-        cli_cases = [c for c in cli_cases if args.only in c[0]]
-        for label, cli_args in cli_cases:
-            measure_cli(label, cli_args, home, args.runs, cold=True)
-            measure_cli(label, cli_args, home, args.runs, cold=False)
-        if args.only in "dial --version":
-            measure_cli("dial --version (start-up floor)", ["--version"], home, args.runs, False)
-        print("\nInside the store (fresh `python -c`, seconds):")
-        print(f"{'operation':<34} {'index':<5} {'wall s':>7} {'store s':>7} {'items':>6}")
-        cases = [
-            ("summaries(limit=20)", "store.summaries(limit=20)"),
-            (f"search('{COMMON_WORD}', limit=20)", f"store.search('{COMMON_WORD}', limit=20)"),
-            (f"search('{RARE_WORD}')", f"store.search('{RARE_WORD}')"),
-            ("search('Größe', limit=20)", "store.search('Größe', limit=20)"),
-            ("search('no-such-word')", "store.search('no-such-word')"),
-            # in every file's JSON keys/roles, in no content: every file is parsed
-            ("search('assistant') (worst case)", "store.search('assistant')"),
-            ("search('nö such wörd') (non-ASCII)", "store.search('nö such wörd')"),
-            # the write path: a save brings the index up to date (cold: rebuilds it)
-            ("append([]) (a save)", f"[store.append({files[0].stem!r}, [])]"),
-        ]
-        cases = [c for c in cases if args.only in c[0]]
-        for label, call in cases:
-            measure(label, call, home, args.runs, cold=True)
-            measure(label, call, home, args.runs, cold=False)
-        if args.only in "python -c pass":
-            measure("python -c pass (start-up)", "[]", home, args.runs, cold=False)
-        print(describe(sys.executable, REPO, bench_env()).splitlines()[0])
+        assert server.stdout is not None
+        url = server.stdout.readline().decode().strip()
+        results = measure_all(homes, url, args.runs, args.only)
     finally:
-        if args.home is None:
-            shutil.rmtree(home, ignore_errors=True)
+        server.terminate()
+        server.wait(timeout=10)
+    print(environment.describe(sys.executable, REPO, env), end="")
+    print(f"- At the start: {load_at_start}")
+    print(f"- {args.messages} messages a conversation (about 12.5 KB of JSON each)\n")
+    print(render(results, sizes, args.runs))
 
 
 if __name__ == "__main__":

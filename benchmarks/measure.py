@@ -29,6 +29,9 @@ class Run:
     code: int
     stdout_head: bytes = b""
     stderr: bytes = b""
+    # user + system CPU seconds of the process (and of GNU time around it): unlike wall
+    # time, barely moved by other processes waiting for the same cores
+    cpu: float = 0.0
 
     @property
     def streaming(self) -> float:
@@ -87,4 +90,5 @@ def run_once(
         with open(rss_path) as rss_file:
             max_rss = int(rss_file.read().split()[-1])
         os.unlink(rss_path)
-    return Run(wall, first, last, total, max_rss, proc.returncode, head, err)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(wall, first, last, total, max_rss, proc.returncode, head, err, cpu)

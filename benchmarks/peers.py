@@ -14,8 +14,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# sgpt 1.x imports click, which Typer no longer depends on; install it alongside.
-PACKAGES = {"llm": ["llm"], "sgpt": ["shell-gpt", "click"]}
+# Pinned, so that figures taken on different days compare the same tools. sgpt 1.x
+# imports click, which Typer no longer depends on; install it alongside.
+PINS = {"llm": ("llm", "0.36"), "sgpt": ("shell-gpt", "1.5.1")}
+PACKAGES = {"llm": ["llm==0.36"], "sgpt": ["shell-gpt==1.5.1", "click"]}
 
 
 @dataclass
@@ -36,7 +38,13 @@ def ensure_venv(root: Path, name: str) -> tuple[Path, str]:
     """``.bench/<name>`` with the peer installed; (executable, version) or raises."""
     venv = root / name
     exe = venv / "bin" / name
-    if not exe.exists():
+    dist, pinned = PINS[name]
+    code = f"import importlib.metadata as m; print(m.version({dist!r}))"
+    installed = ""
+    if exe.exists():
+        done = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True)
+        installed = done.stdout.decode().strip()
+    if installed != pinned:
         print(f"installing {name} into {venv} ...", file=sys.stderr, flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run(
@@ -44,7 +52,6 @@ def ensure_venv(root: Path, name: str) -> tuple[Path, str]:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    code = f"import importlib.metadata as m; print(m.version({PACKAGES[name][0]!r}))"
     version = subprocess.run(
         [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()

@@ -109,10 +109,20 @@ def expect_bytes(count: int) -> Callable[[Run], str | None]:
     return check
 
 
-def dial_cases(dial: str, env: dict[str, str]) -> list[Case]:
-    """Section a/b: start-up and one-shot commands against the emulator."""
+def dial_cases(dial: str, env: dict[str, str], before: str | None) -> list[Case]:
+    """Section a/b: start-up and one-shot commands against the emulator; with
+    ``before`` (another install's dial), its --help and --version beside ours."""
+    earlier = []
+    if before:
+        earlier = [
+            Case("dial --version (before)", [before, "--version"], env, expect(b"dial")),
+            Case("dial --help (before)", [before, "--help"], env, expect(b"Usage")),
+        ]
     return [
+        Case("dial --version", [dial, "--version"], env, expect(b"dial")),
+        *earlier[:1],
         Case("dial --help", [dial, "--help"], env, expect(b"Usage")),
+        *earlier[1:],
         Case("dial models", [dial, "models"], env, expect(b"echo")),
         Case("dial history list", [dial, "history", "list"], env, expect(b"")),
         Case("echo hi | dial ask -m echo", [dial, "ask", "-m", "echo"], env, expect(b"hi\n", True)),
@@ -125,6 +135,13 @@ def dial_cases(dial: str, env: dict[str, str]) -> list[Case]:
     ]
 
 
+FLOORS = [
+    (report.FAIR_FLOOR, "floor_httpx.py"),
+    (report.OLD_FLOOR, "floor_httpx_old.py"),
+    (report.STDLIB_FLOOR, "floor_stdlib.py"),
+]
+
+
 def client_cases(
     dial: str, env: dict[str, str], url: str, model: str, tools: list[peers.Peer], check: Callable
 ) -> list[Case]:
@@ -133,13 +150,10 @@ def client_cases(
         Case("dial ask (raw)", [dial, "ask", "-m", model], env, check),
         Case("dial ask --backend sdk", [dial, "ask", "-m", model, "--backend", "sdk"], env, check),
         Case("curl -N (floor)", curl_argv(url, model), env, curl_ok),
-        Case(
-            "httpx script (floor)",
-            [sys.executable, str(HERE / "floor_httpx.py"), url, KEY, model],
-            env,
-            check,
-        ),
     ]
+    for label, script in FLOORS:
+        argv = [sys.executable, str(HERE / script), url, KEY, model]
+        cases.append(Case(label, argv, env, check))
     for peer in tools:
         case = Case(peer.name, peer.argv(model), {**env, **peer.env}, check, problem=peer.problem)
         cases.append(case)
@@ -191,6 +205,10 @@ def main() -> int:
         "--peer-chunks", type=int, default=10_000, help="chunks in the stream for slow clients"
     )
     parser.add_argument("--no-peers", action="store_true", help="skip llm and sgpt")
+    parser.add_argument(
+        "--peers-dir", type=Path, default=REPO / ".bench", help="venvs of llm and sgpt"
+    )
+    parser.add_argument("--before", help="another install's dial: its --help/--version beside")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite the docs")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -205,12 +223,15 @@ def main() -> int:
         # pip compiles an installed package's bytecode; an editable checkout needs this.
         installed = environment.install(sys.executable, env)
         compileall.compile_dir(str(installed["root"]), quiet=1)
-        fast, fast_url = start_server(
-            [sys.executable, str(HERE / "fast_server.py"), "--port", "0", "--api-key", KEY,
-             "--chunks", str(args.chunks)],
-            scratch / "fast_server.log",
-        )  # fmt: skip
-        servers.append(fast)
+        urls = {}
+        for write in ("event", "packed"):
+            fast, urls[write] = start_server(
+                [sys.executable, str(HERE / "fast_server.py"), "--port", "0", "--api-key", KEY,
+                 "--chunks", str(args.chunks), "--write", write],
+                scratch / f"fast_server_{write}.log",
+            )  # fmt: skip
+            servers.append(fast)
+        fast_url = urls["event"]
         try:
             emulator, emulator_url = start_server(
                 [sys.executable, "-m", "dialcli.emulator", "--port", "0", "--api-key", KEY],
@@ -223,10 +244,11 @@ def main() -> int:
             emulator_url = fast_url
             startup_server = "the fast server (the emulator did not start)"
         models = ["echo", "flood", f"flood-{args.peer_chunks}"]
-        tools = [] if args.no_peers else peers.prepare(REPO / ".bench", fast_url, KEY, models)
+        tools = [] if args.no_peers else peers.prepare(args.peers_dir, fast_url, KEY, models)
 
         print("start-up and one-shot commands ...", file=sys.stderr)
-        startup = dial_cases(dial, {**env, "DIAL_URL": emulator_url, "DIAL_API_KEY": KEY})
+        startup_env = {**env, "DIAL_URL": emulator_url, "DIAL_API_KEY": KEY}
+        startup = dial_cases(dial, startup_env, args.before)
         measure(startup, args.runs)
         for case in startup:
             if case.label == "dial history list" and "No such command" in case.problem:
@@ -236,6 +258,14 @@ def main() -> int:
         print("one-shot ask, every client, fast server ...", file=sys.stderr)
         oneshot = client_cases(dial, fast_env, fast_url, "echo", tools, expect(b"hi"))
         measure(oneshot, args.runs)
+        print("one-shot ask, dial and the floors, packed writes ...", file=sys.stderr)
+        packed_env = {**env, "DIAL_URL": urls["packed"], "DIAL_API_KEY": KEY}
+        oneshot_packed = [
+            c
+            for c in client_cases(dial, packed_env, urls["packed"], "echo", [], expect(b"hi"))
+            if "sdk" not in c.label
+        ]
+        measure(oneshot_packed, args.runs)
 
         print(f"streaming {args.chunks:,} chunks ...", file=sys.stderr)
         flood = [
@@ -244,10 +274,20 @@ def main() -> int:
             if "sdk" not in c.label
         ]
         measure(flood, args.runs, warmup=1)
+        print(f"streaming {args.chunks:,} chunks, packed writes ...", file=sys.stderr)
+        flood_packed = [
+            c
+            for c in client_cases(
+                dial, packed_env, urls["packed"], "flood", [], expect_bytes(args.chunks)
+            )
+            if "sdk" not in c.label
+        ]
+        measure(flood_packed, args.runs, warmup=1)
 
         print(f"one answer of {LONG_ANSWER:,} chunks (peak RSS) ...", file=sys.stderr)
+        # Packed writes: this row is about memory, and a million writes would take minutes.
         long = client_cases(
-            dial, fast_env, fast_url, f"flood-{LONG_ANSWER}", [], expect_bytes(LONG_ANSWER)
+            dial, packed_env, urls["packed"], f"flood-{LONG_ANSWER}", [], expect_bytes(LONG_ANSWER)
         )[:1]
         measure(long, 1, warmup=0)
 
@@ -262,7 +302,9 @@ def main() -> int:
             startup=startup,
             startup_server=startup_server,
             oneshot=oneshot,
+            oneshot_packed=oneshot_packed,
             flood=flood,
+            flood_packed=flood_packed,
             chunks=args.chunks,
             long=long[0],
             long_chunks=LONG_ANSWER,

@@ -4,8 +4,8 @@ Layout under the data directory (``Settings.home``)::
 
     conversations/<uuid>.json     the conversation (Conversation.to_dict), mode 0600
     conversations/.locks/<uuid>.lock   flock'd while a writer re-reads and rewrites
-    conversations/.index.json     derived listing cache (see store_index), rebuilt at will
-    conversations/.tmp-*          a write in progress; never listed
+    conversations/.cache/         index, journal, "latest" pointer (store_cache): derived
+    conversations/.tmp/           writes in progress; never listed
 
 Readers take no lock: every write is a whole-file ``os.replace``, so a reader sees the
 old document or the new one. Writers lock one conversation only for the re-read,
@@ -16,36 +16,38 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from dialcli.conversation import Conversation, Message, Role, content_text, make_title, utc_now
+from dialcli import store_search
+from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.private_dirs import private_dir
+from dialcli.store_cache import CACHE_DIR
 from dialcli.store_index import (
+    TEMP_DIR,
     TEMP_PREFIX,
     UUID_RE,
     BadFile,
     Problem,
     Summary,
+    commit,
     decode,
+    latest,
     listing,
+    newest_first,
     parse,
     summarize,
-    update,
 )
 
 __all__ = ["Hit", "Problem", "Store", "Summary"]
 
 MIN_PREFIX = 4
-SNIPPET_WIDTH = 80
 _UNSET: str = "\0unset"  # sentinel: `system=None` means "remove the system prompt"
 
 
@@ -101,9 +103,9 @@ class Store:
         return summaries
 
     def latest(self) -> str | None:
-        """The id of the most recently updated conversation, if any."""
-        newest = self.summaries(limit=1)
-        return newest[0].id if newest else None
+        """The id of the most recently updated conversation, if any (O(1) when the
+        "latest" pointer holds; see store_index.latest)."""
+        return latest(self._dir)
 
     def resolve(self, ref: str) -> str:
         """A full id from ``last``, a full id or a unique prefix of at least 4 characters."""
@@ -132,34 +134,40 @@ class Store:
         raise UsageError(f"'{ref}' matches {len(names)} conversations: {shown}{more}")
 
     def search(self, text: str, limit: int | None = None) -> list[Hit]:
-        """Conversations whose system prompt or messages contain ``text`` (any case).
+        """Conversations whose system prompt or messages contain ``text`` (any case),
+        newest first, at most ``limit``; see ``iter_search``."""
+        return list(self.iter_search(text, limit))
 
-        Newest first; stops after ``limit`` hits. Each file is first checked as raw bytes
-        and parsed only when it may match; see ``_matcher`` for what "any case" means.
+    def iter_search(self, text: str, limit: int | None = None) -> Iterator[Hit]:
+        """The hits one by one as the files are read, newest first; stops after ``limit``.
+
+        The order comes from the index (no stat per file when it holds); each file is
+        checked as raw bytes and parsed only when it may match (``store_search``).
         """
         if not text:
             raise UsageError("search text must not be empty")
-        pattern, maybe = _matcher(text)
-        hits: list[Hit] = []
-        for summary in self.summaries():
-            if limit is not None and len(hits) >= limit:
-                break
-            path = self._dir / f"{summary.id}.json"
+        pattern, maybe = store_search.matcher(text)
+        ids, problems = newest_first(self._dir)
+        for problem in problems:
+            self._problems.setdefault(problem.path, problem.reason)
+        found = 0
+        folder = str(self._dir)
+        for conv_id in ids:
+            if limit is not None and found >= limit:
+                return
+            name = f"{conv_id}.json"
+            data = store_search.read_bytes(f"{folder}/{name}")
+            if data is None or not maybe(data):
+                continue  # deleted since listing, or no match
             try:
-                data = path.read_bytes()
-            except OSError:
-                continue  # deleted since listing
-            if not maybe(data):
-                continue
-            try:
-                doc = parse(data, path.name)  # no Message objects: a match needs only text
+                doc = parse(data, name)  # no Message objects: a match needs only text
             except BadFile as err:
-                self._problems.setdefault(path, str(err))
+                self._problems.setdefault(self._dir / name, str(err))
                 continue
-            hit = _first_match(doc, pattern)
+            hit = store_search.first_match(doc, pattern)
             if hit is not None:
-                hits.append(Hit(summarize(doc), *hit))
-        return hits
+                found += 1
+                yield Hit(summarize(doc), *hit)
 
     # -- writing -----------------------------------------------------------------------
 
@@ -243,7 +251,7 @@ class Store:
         path = self._file(conv_id)
         with self._locked(conv_id, unlink=True):
             try:
-                path.unlink()
+                commit(self._dir, path.name, path.unlink, None)
             except FileNotFoundError:
                 raise NotFoundError(f"no saved conversation matches '{conv_id}'") from None
             except OSError as err:
@@ -251,7 +259,6 @@ class Store:
                     f"could not delete conversation: {err.strerror} ({path})"
                 ) from None
             _fsync_dir(self._dir)
-            update(self._dir)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -270,11 +277,15 @@ class Store:
         return [n for n in names if UUID_RE.fullmatch(n[:-5])]
 
     def _ensure_dirs(self, verb: str = "save") -> None:
-        locks = self._dir / ".locks"
-        try:
-            private_dir(locks, self.home)
-        except OSError as err:
-            raise _save_error(err, Path(err.filename or locks), verb) from None
+        # All made before the first rename is recorded: creating them later would
+        # change the folder's key and cost the next listing a full pass.
+        for sub in (".locks", TEMP_DIR):
+            try:
+                private_dir(self._dir / sub, self.home)
+            except OSError as err:
+                raise _save_error(err, Path(err.filename or self._dir / sub), verb) from None
+        with suppress(OSError):  # derived files only: saving works without them
+            private_dir(self._dir / CACHE_DIR, self.home)
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
@@ -312,22 +323,37 @@ class Store:
 
     def _write(self, path: Path, conv: Conversation) -> None:
         data = orjson.dumps(conv.to_dict(), option=orjson.OPT_INDENT_2)
-        write_atomic(path, data)
-        update(self._dir)  # the index, and temp files killed writers left
+        summary = Summary(
+            conv.id, conv.created, conv.updated or conv.created, conv.model or "",
+            len(conv.messages), conv.title or "",
+        )  # fmt: skip
+        # The temp file in .tmp/, so that only the rename changes the folder (commit).
+        write_atomic(path, data, tmp_dir=self._dir / TEMP_DIR, record=summary)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that readers and crashes see old or new, never half."""
+def write_atomic(
+    path: Path, data: bytes, *, tmp_dir: Path | None = None, record: Summary | None = None
+) -> None:
+    """Replace ``path`` with ``data`` so that readers and crashes see old or new, never half.
+
+    With ``record`` (a conversation's summary) the rename is recorded for listing and
+    the "latest" pointer (store_index.commit).
+    """
     tmp: str | None = None
     try:
-        # mkstemp opens with O_EXCL and mode 0600, in the same directory so that
-        # os.replace is a rename within one filesystem.
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+        # mkstemp opens with O_EXCL and mode 0600, on the same filesystem so that
+        # os.replace is a rename.
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=tmp_dir or path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())  # the data must be on disk before the name points at it
-        os.replace(tmp, path)  # atomic: a reader sees the old file or the new, never half
+        source = tmp
+        # atomic: a reader sees the old file or the new, never half
+        if record is None:
+            os.replace(source, path)
+        else:
+            commit(path.parent, path.name, lambda: os.replace(source, path), record)
         tmp = None
         _fsync_dir(path.parent)  # make the rename itself survive a power cut
     except OSError as err:
@@ -374,52 +400,3 @@ def _distinct_width(ids: list[str], shortest: int = 8) -> int:
 def _later(now: str, previous: str) -> str:
     # A clock stepping back must not make an appended conversation look older.
     return now if now > previous else previous
-
-
-def _matcher(text: str) -> tuple[re.Pattern[str], Callable[[bytes], bool]]:
-    """The pattern that decides a match, and a fast check of a file's raw bytes.
-
-    An ASCII query matches ASCII letters in any case (re.ASCII, so the Kelvin sign is
-    not a "k"), which is exactly what ``bytes.lower()`` does: the byte check is then
-    exact for text stored raw. orjson writes non-ASCII as raw UTF-8, so only text that
-    JSON must escape (quote, backslash, control characters) defeats it, and "/" which
-    some writers escape. A non-ASCII query decodes each file (and parses any with
-    \\u escapes, as Python's json writes by default).
-    """
-    if text.isascii():
-        pattern = re.compile(re.escape(text), re.IGNORECASE | re.ASCII)
-        if any(c in text for c in '"\\') or any(ord(c) < 0x20 for c in text):
-            return pattern, lambda data: True  # escaped in the file: parse every file
-        needle = text.lower().encode()
-        if "/" in text:
-            return pattern, lambda data: needle in data.lower() or b"\\/" in data
-        return pattern, lambda data: needle in data.lower()
-    pattern = re.compile(re.escape(text), re.IGNORECASE)
-
-    def check(data: bytes) -> bool:
-        return b"\\u" in data or bool(pattern.search(data.decode("utf-8", "replace")))
-
-    return pattern, check
-
-
-def _first_match(doc: dict[str, Any], pattern: re.Pattern[str]) -> tuple[str, int | None] | None:
-    """Snippet and place of the first match: system prompt first, then messages in order."""
-    system = doc.get("system")
-    texts: list[tuple[str, int | None]] = [(system, None)] if isinstance(system, str) else []
-    # content_text as Message.text, so search sees what `history show` shows.
-    texts += [(content_text(m.get("content")), i) for i, m in enumerate(doc.get("messages", []))]
-    for text, where in texts:
-        found = pattern.search(text)
-        if found:
-            return _snippet(text, found.start(), found.end()), where
-    return None
-
-
-def _snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) -> str:
-    """About ``width`` characters around a match, on one line, with … where cut."""
-    lead = max(0, (width - (end - start)) // 3)
-    a = max(0, start - lead)
-    b = min(len(text), max(a + width, end))
-    a = max(0, min(a, b - width))
-    piece = " ".join(text[a:b].split())
-    return ("…" if a > 0 else "") + piece + ("…" if b < len(text) else "")

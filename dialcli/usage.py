@@ -22,8 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where prices are read: decimal costs every `dial ask` ~5 ms
+    from decimal import Decimal
 
 TOKEN = "token"
 CHARS = "char_without_whitespace"
@@ -91,6 +93,8 @@ class Pricing:
 def _price(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
+    from decimal import Decimal, InvalidOperation
+
     try:
         price = Decimal(str(value))
     except InvalidOperation:
@@ -292,6 +296,8 @@ def configured_windows(limits: Any) -> list[Window]:
     """
     if not isinstance(limits, Mapping):
         return []
+    from decimal import Decimal
+
     windows = []
     for key, label in WINDOWS:
         stats = limits.get(key)
@@ -320,6 +326,8 @@ def window_line(window: Window) -> str:
 
 def price_text(pricing: Pricing) -> str:
     """``$2.50 / $10.00 per 1M tokens`` (in / out), or per 1M characters."""
+    from decimal import Decimal
+
     per = "1M tokens" if pricing.unit == TOKEN else "1M characters (no whitespace)"
     million = Decimal(1_000_000)
     prompt = _trim(pricing.prompt * million)

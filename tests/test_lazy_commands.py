@@ -59,6 +59,15 @@ def test_ask_imports_its_own_command_module_only(dial_env):
     out, modules = loaded(["ask", "-m", "echo"], dial_env, b"hi")
     assert out.strip() == "hi"
     assert modules & COMMAND_MODULES == {"dialcli.cli.ask"}
+    assert "tomllib" not in modules  # no config file: nothing to parse
+    assert "decimal" not in modules  # no price to read
+
+
+def test_a_config_file_is_still_read(dial_env, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('model = "echo"\n')
+    out, modules = loaded(["ask"], {**dial_env, "DIAL_CONFIG": str(config)}, b"hi")
+    assert out.strip() == "hi" and "tomllib" in modules
 
 
 def test_a_group_command_builds_its_subcommands(dial_env):

@@ -15,7 +15,9 @@ import pytest
 from dialcli.conversation import Conversation, Message, Role
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.store import Store
-from dialcli.store_index import INDEX_NAME
+from dialcli.store_cache import CACHE_DIR
+
+INDEX_NAME = f"{CACHE_DIR}/index"
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -298,29 +300,37 @@ def test_temp_files_are_not_listed(store: Store) -> None:
 # -- the index -------------------------------------------------------------------------
 
 
+def index_rows(store: Store) -> list[list]:
+    lines = (store.path / INDEX_NAME).read_bytes().splitlines()
+    assert orjson.loads(lines[0])["version"] == 2
+    return [orjson.loads(line) for line in lines[1:]]
+
+
 def test_index_is_rebuilt_when_deleted_or_corrupt(three: Store) -> None:
     expected = three.summaries()
     index = three.path / INDEX_NAME
     assert index.exists()
     index.unlink()
-    assert three.summaries() == expected and not index.exists()  # reading writes nothing
-    for junk in (b"garbage", b"[]", b'{"version": 1, "files": {"x.json": 5}}'):
-        index.write_bytes(junk)
+    assert three.summaries() == expected
+    assert [row[3] for row in index_rows(three)] == [s.id for s in expected]  # newest first
+    junk = [b"garbage", b"[]", b'{"version": 2, "problems": []}\n{"x": 5}\n', b"{}\n[1,2]"]
+    for data in junk:
+        index.write_bytes(data)
         assert three.summaries() == expected
-        three.append(expected[-1].id, [])  # the next write rebuilds it
-        assert len(orjson.loads(index.read_bytes())["files"]) == 3
-        expected = three.summaries()
+        assert len(index_rows(three)) == 3  # the listing wrote a good one
 
 
 def test_index_with_wrong_types_is_rebuilt(three: Store) -> None:
     expected = three.summaries()
     index = three.path / INDEX_NAME
-    doc = orjson.loads(index.read_bytes())
-    for entry in doc["files"].values():
-        entry[6] = 12345  # updated: not a string, sorting would break
-        entry[8] = "many"
-    index.write_bytes(orjson.dumps(doc))
+    lines = index.read_bytes().splitlines()
+    rows = [orjson.loads(line) for line in lines[1:]]
+    for row in rows:
+        row[5] = 12345  # updated: not a string, sorting would break
+        row[7] = "many"
+    index.write_bytes(b"\n".join([lines[0], *map(orjson.dumps, rows)]) + b"\n")
     assert three.summaries() == expected
+    assert three.summaries(limit=1) == expected[:1]
 
 
 def test_index_notices_a_file_edited_behind_its_back(three: Store) -> None:
@@ -342,13 +352,18 @@ def test_index_notices_files_added_and_removed_by_others(three: Store) -> None:
     assert [s.id[:8] for s in three.summaries()] == ["99990000", "abcd2222", "ef001111"]
 
 
-def test_an_index_that_cannot_be_written_stops_neither_saving_nor_listing(store: Store) -> None:
+@pytest.mark.parametrize("what", ["index", "cache folder"])
+def test_an_index_that_cannot_be_written_stops_neither_saving_nor_listing(store, what) -> None:
     store.path.mkdir(parents=True)
-    (store.path / INDEX_NAME).mkdir()  # os.replace onto a directory fails
+    if what == "index":
+        (store.path / INDEX_NAME).mkdir(parents=True)  # os.replace onto a directory fails
+    else:
+        (store.path / CACHE_DIR).write_text("not a folder")
     conv = make_conv()
     store.create(conv)
     store.append(conv.id, [Message(Role.USER, "more")])
     assert [(s.id, s.messages) for s in store.summaries()] == [(conv.id, 3)]
+    assert store.latest() == conv.id
     assert not [n for n in files_in(store) if n.startswith(".tmp-")]
 
 
@@ -405,39 +420,56 @@ def snapshot(directory: Path) -> dict[str, tuple[int, int]]:
     return {e.name: (e.stat().st_ino, e.stat().st_mtime_ns) for e in os.scandir(directory)}
 
 
-def test_listing_writes_nothing_not_even_the_index_or_a_temp_sweep(three: Store) -> None:
-    (three.path / INDEX_NAME).unlink()
-    stale = three.path / ".tmp-killed.json"
-    stale.write_bytes(b"{half")
-    os.utime(stale, (1, 1))  # a writer killed long ago
+def test_listing_touches_no_conversation_file_and_keeps_the_folder_key(three: Store) -> None:
+    (three.path / INDEX_NAME).unlink(missing_ok=True)
     before = snapshot(three.path)
+    folder = three.path.stat().st_mtime_ns
     assert len(three.summaries()) == 3 and three.search("dial") and three.latest()
-    assert snapshot(three.path) == before
+    after = snapshot(three.path)
+    assert after.pop(".cache") and before.pop(".cache")  # only .cache/ changed inside
+    assert after == before
+    assert three.path.stat().st_mtime_ns == folder
+    assert (three.path / INDEX_NAME).exists()
 
 
-def test_a_write_brings_the_index_up_to_date_and_sweeps_old_temp_files(store: Store) -> None:
-    old, fresh = store.path / ".tmp-killed.json", store.path / ".tmp-in-flight.json"
+def test_a_full_listing_sweeps_temp_files_killed_writers_left(store: Store) -> None:
     conv = make_conv()
     store.create(conv)
-    for temp in (old, fresh):
+    old, fresh = store.path / ".tmp" / ".tmp-killed.json", store.path / ".tmp-in-flight.json"
+    legacy = store.path / ".tmp-old-version.json"
+    for temp in (old, fresh, legacy):
         temp.write_bytes(b"{half")
     os.utime(old, (1, 1))
-    other = with_id("99990000-0000-4000-8000-000000000000")
-    (store.path / f"{other.id}.json").write_bytes(orjson.dumps(other.to_dict()))  # by hand
+    os.utime(legacy, (1, 1))
+    assert [s.id for s in store.summaries()] == [conv.id]  # the folder changed: a full pass
+    assert not old.exists() and not legacy.exists() and fresh.exists()
+
+
+def test_writes_are_journaled_and_a_listing_folds_them_into_the_index(store: Store) -> None:
+    conv = make_conv()
+    store.create(conv)
+    store.summaries()  # the index now covers conv
+    other = make_conv("second")
+    store.create(other)
     store.append(conv.id, [Message(Role.USER, "more")])
-    assert not old.exists() and fresh.exists()  # a write in progress is left alone
-    files = orjson.loads((store.path / INDEX_NAME).read_bytes())["files"]
-    assert {name: entry[8] for name, entry in files.items()} == {
-        f"{conv.id}.json": 3,
-        f"{other.id}.json": 2,
-    }
+    journal = (store.path / CACHE_DIR / "journal").read_bytes().splitlines()
+    assert [orjson.loads(line)["name"] for line in journal] == [
+        f"{other.id}.json",
+        f"{conv.id}.json",
+    ]
+    assert [(s.id, s.messages) for s in store.summaries()] == [(conv.id, 3), (other.id, 2)]
+    hand = with_id("99990000-0000-4000-8000-000000000000", "2030-01-01T00:00:00.000Z")
+    (store.path / f"{hand.id}.json").write_bytes(orjson.dumps(hand.to_dict()))  # not dial
+    assert [s.id for s in store.summaries(limit=2)] == [hand.id, conv.id]
+    assert (store.path / CACHE_DIR / "journal").read_bytes() == b""  # folded in
+    assert {row[3]: row[7] for row in index_rows(store)} == {conv.id: 3, other.id: 2, hand.id: 2}
 
 
 BIG = "x" * 5000  # pushes a file past store_index.HEAD_BYTES
 
 
 def test_a_cold_listing_reads_whole_only_the_files_it_shows(tmp_path, monkeypatch) -> None:
-    import dialcli.store_index as store_index
+    import dialcli.store_rows as store_rows
 
     store = Store(tmp_path)
     for i in range(30):
@@ -445,9 +477,9 @@ def test_a_cold_listing_reads_whole_only_the_files_it_shows(tmp_path, monkeypatc
     expected = store.summaries(limit=5)
     (store.path / INDEX_NAME).unlink()
     whole = []
-    real_parse = store_index.parse
+    real_parse = store_rows.parse
     monkeypatch.setattr(
-        store_index, "parse", lambda data, name: whole.append(name) or real_parse(data, name)
+        store_rows, "parse", lambda data, name: whole.append(name) or real_parse(data, name)
     )
     assert Store(tmp_path).summaries(limit=5) == expected
     assert len(whole) == 5

@@ -196,18 +196,23 @@ def search_command(
     import orjson
 
     io, store = _store(ctx)
-    hits = store.search(text, limit=limit)
-    _report_problems(io, store)
+    hits = store.iter_search(text, limit=limit)  # read lazily: each hit shown as found
+    found = 0
     if as_json:
         documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
+        found = len(documents)
+        _report_problems(io, store)
         io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
     for hit in hits if not as_json else ():
+        found += 1
         s = hit.summary
         if io.stdout_is_tty:
             io.out(f"{s.id[:8]}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
         else:  # one record per line for cut -f / awk -F'\t' (store flattens the snippet)
             io.out(f"{s.id}\t{short_time(s.updated)}\t{hit.snippet}\n")
-    if not hits:
+    if not as_json:
+        _report_problems(io, store)
+    if not found:
         if io.stderr_is_tty and not as_json:
             io.err(f"dial: no conversation contains {text!r}")
         raise NothingFound  # exit 1, as grep: `if dial history search x; then ...`
