@@ -131,6 +131,11 @@ class SdkBackend(Backend):
         completions.openai_client = completions.openai_client.with_options(
             max_retries=0, timeout=timeout, http_client=self._client
         )
+        # openai imports its resources on the first call (about 500 modules, the jiter C
+        # extension among them). Loaded now, inside chat's interrupt-deferred backend
+        # setup: a Ctrl-C that cut that import in half broke the chat ("TypeError:
+        # expected a message argument" from the half-loaded extension).
+        _ = completions.openai_client.chat.completions
         # Headers as raw sends them: our User-Agent, httpx's Accept, none of openai's telemetry
         # (X-Stainless-*, including a retry count that would be 0 on every retry of ours).
         # Omit() in extra_headers removes a header openai would add.
