@@ -264,9 +264,7 @@ def test_concurrent_writers_leave_a_listing_and_pointer_that_agree(tmp_path) -> 
         "    c = Conversation(model='m'); c.add(Role.USER, f'w{sys.argv[2]} {n}')\n"
         "    store.create(c); store.append(c.id, [Message(Role.ASSISTANT, 'a')])\n"
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(home), str(w)]) for w in range(3)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(home), str(w)]) for w in range(3)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
     store = Store(home)
     listed = store.summaries()
