@@ -42,6 +42,8 @@ KEY = "bench-key"
 def start(argv: list[str]) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     url = process.stdout.readline().strip()  # type: ignore[union-attr]
+    if not url.startswith("http"):  # e.g. the emulator extra is not installed
+        sys.exit(f"batch.py: {argv[2]} did not start (install with '.[emulator]')")
     return process, url
 
 
@@ -146,10 +148,13 @@ def part_fanout(env: dict[str, str], runs: int) -> None:
     ]
     for label, args in commands:
         for backend in ("raw", "sdk"):
-            walls = [
-                timed([DIAL, "ask", "--no-save", "--backend", backend, *args, "hi"], env)[0]
-                for _ in range(runs)
-            ]
+            walls = []
+            for _ in range(runs):
+                cmd = [DIAL, "ask", "--no-save", "--backend", backend, *args, "hi"]
+                wall, _, out, err = timed(cmd, env)
+                if b"=== " not in out and out.strip() != b"hi":  # a failed run is no figure
+                    sys.exit(f"batch.py: {' '.join(cmd)} failed: {err.decode()[-300:]}")
+                walls.append(wall)
             print(f"| {label} | {backend} | {statistics.median(walls):.2f} |")
 
 

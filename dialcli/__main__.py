@@ -48,12 +48,18 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.debuglog import forget_secrets
 
     forget_secrets()
+    from dialcli.config import forget_request_settings
+
+    forget_request_settings()
     if io is None:
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return _run(argv, streams)
     except DialError as err:
-        _report(err, streams, f"dial: {err}")
+        if err.message:  # NothingFound has no line to print
+            from dialcli.hints import hint_for
+
+            _report(err, streams, f"dial: {err}{hint_for(err)}")
         return exit_code_for(err)
     except (Stopped, PipeClosed, Terminated, KeyboardInterrupt) as stop:
         cause = stop.cause if isinstance(stop, Stopped) else stop
@@ -109,8 +115,10 @@ def _run(argv: list[str] | None, io: object) -> int:
 
     from dialcli.cli.app import app
     from dialcli.cli.coercion import install, typer_is_checked
+    from dialcli.cli.helptext import install as plain_help
 
     install()  # keeps pydantic (Typer's value coercion) out of every run
+    plain_help()
     if os.environ.get("_DIAL_COMPLETE"):  # a Tab press (see dialcli/completions.py)
         from dialcli.completions import prepare
 

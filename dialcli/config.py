@@ -61,6 +61,8 @@ CONFIG_KEYS = frozenset(
     }
 )
 TIMEOUT_KEYS = frozenset({"connect", "read"})
+# Keys only config.toml can set (no flag, no environment variable).
+FILE_ONLY = ("api_key_command", "token_command", "markdown", "system_question", "max_prompt_tokens")
 # How the flags passed to resolve_settings are spelled on the command line.
 FLAG_NAMES = {"read_timeout": "--timeout", "connect_timeout": "--connect-timeout"}
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -104,6 +106,8 @@ class Settings:
     token_source: str = "DIAL_TOKEN"
     url_source: str = ""
     max_prompt_tokens: int | None = None  # ask/chat: DIAL may leave out old turns to fit
+    # Setting -> where it came from, as the *_source fields word it (`dial config show`).
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def require_key(self) -> str:
         """The key (running api_key_command if that is its source), or a usage error."""
@@ -112,8 +116,8 @@ class Settings:
         if self.api_key_command:
             return run_key_command(self.api_key_command, self.config_path)
         raise UsageError(
-            "no API key or token: set DIAL_API_KEY or DIAL_TOKEN, or api_key, api_key_command, "
-            f"token or token_command in {self.config_path}"
+            "no API key or token: run 'dial config init', or set DIAL_API_KEY or DIAL_TOKEN,"
+            f" or api_key, api_key_command, token or token_command in {self.config_path}"
         )
 
     @property
@@ -144,8 +148,9 @@ class Settings:
         """
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend {self.backend!r}; choose 'raw' or 'sdk'")
-        checked = replace(self, url=validate_url(self.url, self.url_source))
-        return checked.with_key()
+        checked = replace(self, url=validate_url(self.url, self.url_source)).with_key()
+        _for_requests[:] = [checked]  # an error line can say where URL and key came from
+        return checked
 
     def auth_header(self) -> tuple[str, str]:
         """The one credential header to send: a bearer token, else the key. Never both:
@@ -204,6 +209,19 @@ def read_config_file(path: Path) -> ConfigFile:
 # Every key and token this process has read (environment, config file, commands), so the
 # one place that prints errors can scrub them whatever their source.
 _seen_secrets: set[str] = set()
+
+
+# The settings this run's requests use (hints.py names their sources in an error line).
+_for_requests: list[Settings] = []
+
+
+def request_settings() -> Settings | None:
+    """The settings last checked for requests in this run, if any."""
+    return _for_requests[-1] if _for_requests else None
+
+
+def forget_request_settings() -> None:
+    _for_requests.clear()  # tests run main() many times in one process
 
 
 def known_secrets() -> list[str]:
@@ -321,17 +339,26 @@ def resolve_settings(
     config_path, file = config.path, config.data
     checks.check_file(file, config_path)
 
+    # Where each setting came from, for errors and `dial config show`.
+    sources = {key: checks.file_where(key, config_path) for key in FILE_ONLY if key in file}
+
     def pick(flag: str, env_name: str | None, key: str, default: Any) -> tuple[Any, str]:
         """The value and where it came from (named in errors)."""
         if flag in flags:
-            return flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
-        if env_name and env.get(env_name):
-            return env[env_name], env_name
-        if key in file:
-            return file[key], checks.file_where(key, config_path)
-        return default, "the default"
+            value, where = flags[flag], FLAG_NAMES.get(flag, f"--{flag}")
+        elif env_name and env.get(env_name):
+            value, where = env[env_name], env_name
+        elif key in file:
+            value, where = file[key], checks.file_where(key, config_path)
+        else:
+            value, where = default, "the default"
+        sources[key] = where
+        return value, where
 
     timeouts = file.get("timeouts", {})
+    for name, flag in (("connect", "connect_timeout"), ("read", "read_timeout")):
+        in_file = checks.file_where(f"timeouts.{name}", config_path) if name in timeouts else ""
+        sources[f"timeouts.{name}"] = FLAG_NAMES[flag] if flag in flags else in_file
     connect = flags.get("connect_timeout", timeouts.get("connect", DEFAULT_CONNECT_TIMEOUT))
     read, read_where = (
         (flags["read_timeout"], "--timeout")
@@ -372,4 +399,5 @@ def resolve_settings(
         system_question=file.get("system_question", True),
         max_prompt_tokens=_prompt_limit(file.get("max_prompt_tokens"), str(config_path)),
         aliases=dict(file.get("aliases", {})),
+        sources=sources,
     )

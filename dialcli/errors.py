@@ -78,6 +78,16 @@ class StorageError(DialError):
     exit_code = 1
 
 
+class NothingFound(DialError):
+    """A search matched nothing: exit 1 as grep does, with no error line (the command
+    says so itself on a terminal)."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__("")
+
+
 class PipeClosed(Exception):
     """The reader of stdout went away (``dial ask … | head -1``)."""
 
@@ -117,7 +127,7 @@ def exit_code_for(exc: BaseException) -> int:
 
 EXIT_CODES: list[tuple[int, str]] = [
     (0, "ok"),
-    (1, "server or API error (incl. an incomplete answer, a failed save)"),
+    (1, "server or API error (incl. an incomplete answer, a failed save); no search match"),
     (2, "usage or configuration error"),
     (3, "authentication or permission"),
     (4, "not found (deployment, conversation)"),

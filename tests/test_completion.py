@@ -141,6 +141,7 @@ def test_subcommands_and_options_complete(home, tmp_path):
         "models",
         "history",
         "templates",
+        "config",
     ]
     assert {"--model", "--cid", "--continue"} <= set(complete(env, "dial ask --"))
     assert complete(env, "dial history sh") == ["show"]

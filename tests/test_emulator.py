@@ -253,10 +253,36 @@ def test_deployments_and_applications_listings(client: httpx.Client) -> None:
     assert {d["object"] for d in deployments} == {"deployment"}
     assert client.get("/openai/deployments/echo").json()["id"] == "echo"
     apps = {a["id"]: a for a in client.get("/openai/applications").json()["data"]}
-    assert set(apps) == {"counter", "stages", "attachments", "attachments-echo", "configurable"}
+    assert set(apps) == {
+        "counter",
+        "stages",
+        "attachments",
+        "attachments-echo",
+        "configurable",
+        "my-app",  # an alias of configurable, the name docs/usage.md uses
+    }
     assert apps["counter"]["object"] == "application"
     assert apps["attachments-echo"]["input_attachment_types"] == ["*/*"]
     assert apps["configurable"]["features"]["configuration"] is True
+
+
+def test_the_names_the_docs_use_are_listed_as_aliases_and_answer(client: httpx.Client) -> None:
+    from dialcli.emulator.app import DOC_ALIASES
+
+    listed = [
+        client.get(path).json()["data"] for path in ("/openai/models", "/openai/applications")
+    ]
+    models = {m["id"]: m for m in listed[0] + listed[1]}
+    for alias, target in DOC_ALIASES.items():
+        assert models[alias]["description"].startswith(f"Alias of {target}, a name the docs use.")
+    events = stream_events(client, "gpt-4o", {"messages": [user("as echo does")]})
+    assert streamed_text(events) == "as echo does"
+
+
+def test_every_listed_deployment_has_a_description(client: httpx.Client) -> None:
+    for path in ("/openai/models", "/openai/applications"):
+        for entry in client.get(path).json()["data"]:
+            assert isinstance(entry["description"], str) and len(entry["description"]) > 10
 
 
 # -- applications ---------------------------------------------------------------

@@ -8,6 +8,7 @@ Regenerate the snapshots after a deliberate change with::
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -99,3 +100,61 @@ def test_help_imports_no_httpx_click_or_rich(tmp_path):
     assert "Usage: dial" in done.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert not imported & {"httpx", "click", "rich", "pydantic", "aidial_client"}
+
+
+# Typer's renderings that no hand would write: a type after an argument (`ID <list[str]>`,
+# `PROMPT <str>`, `FILE <path>`) and braces around a required one (`{ID}`).
+TYPE_LEAK = re.compile(r"[A-Z\]]\.{0,3} <[a-z]+(\[[^\]>]*\])?>|\{[A-Z][A-Z_|]*\}(\.\.\.)?")
+
+
+@pytest.mark.parametrize("path", [path for path, _ in command_tree()])
+def test_help_shows_no_type_names(path, capsys):
+    text = help_text(path.split()[1:], capsys)
+    assert not TYPE_LEAK.findall(text), TYPE_LEAK.search(text)
+    assert "<list[" not in text and "<str>" not in text
+    assert not re.search(r"x[<>]=|<=x", text), "a range as algebra ([0<=x<=10])"
+
+
+@pytest.mark.parametrize(
+    "path", [path for path, cmd in command_tree() if getattr(cmd, "commands", None)]
+)
+def test_a_group_that_works_alone_does_not_ask_for_a_command(path, capsys):
+    """`dial models` lists and `dial history` lists: their usage line says the command is
+    optional. The root is the exception: alone it prints a short help, nothing more."""
+    command = dict(command_tree())[path]
+    usage = help_text(path.split()[1:], capsys).splitlines()[0]
+    if path == "dial" or not command.invoke_without_command:  # type: ignore[attr-defined]
+        assert usage == f"Usage: {path} [OPTIONS] COMMAND [ARGS]...", usage
+    else:
+        assert usage == f"Usage: {path} [OPTIONS] [COMMAND [ARGS]...]", usage
+
+
+def test_arguments_read_as_operands(capsys):
+    assert help_text(["history", "delete"], capsys).startswith(
+        "Usage: dial history delete [OPTIONS] ID...\n"
+    )
+    assert "\n  ID  Conversation ids" in help_text(["history", "delete"], capsys)
+    assert help_text(["templates", "pull"], capsys).startswith(
+        "Usage: dial templates pull [OPTIONS] [NAME]\n"
+    )
+
+
+def test_dial_alone_prints_a_short_help_and_exits_0():
+    result = run_dial([])
+    assert (result.code, result.stderr) == (0, "")
+    assert result.stdout.startswith("Usage: dial [OPTIONS] COMMAND [ARGS]...\n")
+    for name in ("ask", "chat", "models", "history", "config"):
+        assert f"\n  {name} " in result.stdout, name
+    assert "'dial --help'" in result.stdout
+    assert "Exit codes:" not in result.stdout  # the long help has them, not the short one
+    assert len(result.stdout.splitlines()) < 30
+
+
+@pytest.mark.parametrize(
+    "path", [path for path, cmd in command_tree() if getattr(cmd, "commands", None)]
+)
+def test_a_group_lists_its_commands_in_whole_sentences(path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    text = help_text(path.split()[1:], capsys)
+    listed = text.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert listed and not [line for line in listed if line.endswith("...")], listed

@@ -201,7 +201,47 @@ def test_history_search_is_case_insensitive_with_a_snippet():
     assert "Kubernetes pods keep restarting" in result.stdout
     hits = json.loads(run_dial(["history", "search", "kubernetes", "--json"]).stdout)
     assert len(hits) == 1 and "Kubernetes" in hits[0]["snippet"]
-    assert json.loads(run_dial(["history", "search", "nothing-like-this", "--json"]).stdout) == []
+    nothing = run_dial(["history", "search", "nothing-like-this", "--json"])
+    assert (nothing.code, json.loads(nothing.stdout)) == (1, [])
+
+
+def test_history_search_piped_is_one_tab_separated_record_per_match():
+    make_history("first line about kubernetes\tand a tab\nsecond line", "kubernetes again")
+    saved = {json.loads(p.read_bytes())["id"]: json.loads(p.read_bytes()) for p in saved_files()}
+    result = run_dial(["history", "search", "kubernetes"])
+    assert result.code == 0 and result.stderr == ""
+    records = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [len(r) for r in records] == [3, 3]
+    assert {r[0] for r in records} == set(saved)
+    for conv_id, updated, snippet in records:
+        assert updated == saved[conv_id]["updated"][:16].replace("T", " ")
+        assert "kubernetes" in snippet
+    first = next(r for r in records if "first line" in r[2])
+    assert first[2] == "first line about kubernetes and a tab second line"
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["piped", "terminal"])
+def test_history_search_without_a_match_exits_1_like_grep(tty):
+    make_history("something else")
+    result = run_dial(["history", "search", "kubernetes"], tty=tty)
+    assert (result.code, result.stdout) == (1, "")
+    expected = "dial: no conversation contains 'kubernetes'\n" if tty else ""
+    assert result.stderr == expected
+
+
+def test_history_alone_lists_like_history_list():
+    make_history("alpha question", "beta question", "gamma question")
+    assert run_dial(["history"]).stdout == run_dial(["history", "list"]).stdout
+    alone = run_dial(["history", "-n", "2", "--json"])
+    assert alone.code == 0
+    assert [c["title"] for c in json.loads(alone.stdout)] == ["gamma question", "beta question"]
+
+
+def test_history_options_before_a_command_are_refused_not_dropped():
+    make_history("alpha question")
+    result = run_dial(["history", "-n", "2", "search", "alpha"])
+    assert result.code == 2 and "belong after 'search'" in result.stderr
+    assert result.stdout == ""
 
 
 def test_history_delete_refuses_without_a_terminal_unless_yes():

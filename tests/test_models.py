@@ -18,13 +18,18 @@ def test_piped_output_is_one_id_per_line(backend_name):
     assert all(line == line.strip() and " " not in line for line in ids)
 
 
-def test_terminal_output_is_an_aligned_table_with_capabilities(backend_name):
+def test_terminal_output_is_an_aligned_table_with_descriptions(backend_name, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
     result = run_dial(["models", "--backend", backend_name], tty=True)
     assert result.code == 0, result.stderr
     header, *rows = result.stdout.splitlines()
-    assert header.split() == ["ID", "NAME", "OWNER/TYPE", "CAPABILITIES"]
+    assert header.split() == ["ID", "NAME", "DESCRIPTION"]
     echo = next(row for row in rows if row.startswith("echo "))
-    assert "Echo" in echo and "streaming" in echo
+    assert echo.split(None, 2) == ["echo", "Echo", "Streams your last message back, word by word."]
+    flaky = next(row for row in rows if row.startswith("flaky "))
+    assert flaky.endswith("Fails the first K requests per prompt ('fail K: ...').")
+    gpt = next(row for row in rows if row.startswith("gpt-4o "))
+    assert "Alias of echo, a name the docs use." in gpt
     name_column = header.index("NAME")
     assert all(row[name_column - 2 : name_column] == "  " for row in rows)
 
@@ -71,6 +76,15 @@ def test_terminal_listing_shows_the_aliases_under_the_table():
 
 
 @pytest.mark.usefixtures("aliases")
+def test_a_long_description_is_cut_to_the_terminal_width(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    result = run_dial(["models"], tty=True)
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) == 60
+    assert any(line.endswith("…") for line in lines)
+
+
 def test_piped_listing_stays_one_id_per_line_with_aliases():
     result = run_dial(["models"])
     assert result.code == 0, result.stderr

@@ -269,3 +269,14 @@ def test_an_unknown_template_offline_exits_4_saying_dial_was_not_reached(templat
     assert result.code == 4
     assert "no template 'typo' in" in result.stderr
     assert "DIAL prompts could not be asked: cannot reach DIAL" in result.stderr
+
+
+def test_templates_alone_lists_like_templates_list(dial_environ):
+    import os
+
+    folder = Path(os.environ["DIAL_CONFIG"]).parent / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "review.toml").write_text('prompt = "Review {{input}}"\n')
+    alone = run_dial(["templates"])
+    assert alone.code == 0 and "review" in alone.stdout
+    assert alone.stdout == run_dial(["templates", "list"]).stdout

@@ -53,6 +53,7 @@ COMMANDS: dict[str, Entry] = {
     "models": Entry("models", "List the deployments your key can use."),
     "history": Entry("history", "Saved conversations, here and in DIAL Chat."),
     "templates": Entry("templates", "Prompt templates: local files and DIAL prompts."),
+    "config": Entry("config_cmd", "Settings: where each comes from; config.toml edited safely."),
 }  # fmt: skip
 
 
@@ -65,7 +66,7 @@ app = typer.Typer(
     cls=DialGroup,
     help=HELP,
     epilog=_epilog(),
-    no_args_is_help=True,
+    invoke_without_command=True,  # a bare `dial` prints a short help and exits 0
     rich_markup_mode=None,  # rich costs ~100 ms of start-up; plain help is enough
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -141,6 +142,11 @@ def root(
 ) -> None:
     """Global options, applied before any command runs."""
     io = ctx.obj
+    if ctx.invoked_subcommand is None:  # a bare `dial`: what it is and how to start
+        from dialcli.cli.helptext import short_help
+
+        (io.out if io is not None else typer.echo)(short_help(ctx))
+        return
     if io is None:  # run without dial's main(), e.g. by Typer's test runner
         return
     if no_color:

@@ -93,7 +93,12 @@ def batch_command(
     jobs: Annotated[
         int,
         typer.Option(
-            "--jobs", "-j", min=1, max=256, help="Requests in flight at most.", metavar="N"
+            "--jobs",
+            "-j",
+            min=1,
+            max=256,
+            help="Requests in flight at most: 1 to 256.",
+            metavar="N",
         ),
     ] = 4,
     rpm: Annotated[

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dialcli.cli import complete, history_files, history_remote, history_stats, options
-from dialcli.errors import UsageError
+from dialcli.errors import NothingFound, UsageError
 from dialcli.output import IOStreams
 from dialcli.render import short_time, transcript
 
@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="""Saved conversations, here and in DIAL Chat.
 
+Alone, 'dial history' lists the newest conversations, as 'dial history list' does.
+
 \b
 Examples:
-  dial history list --limit 5
+  dial history -n 5
   dial history stats --since 7d
   dial history search "docker" --json | jq -r '.[].id'
   dial history push last && dial history pull
 """,
-    no_args_is_help=True,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",
     rich_markup_mode=None,
 )
 
@@ -41,6 +44,30 @@ IdArg = Annotated[
 ]
 
 
+@app.callback()
+def history_root(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", min=1, help="Alone: show at most N (default 20).", metavar="N"
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Alone: print JSON instead of text.")
+    ] = False,
+) -> None:
+    """Saved conversations; alone, the newest of them (like 'git stash')."""
+    if ctx.invoked_subcommand is None:
+        list_command(ctx, limit=20 if limit is None else limit, as_json=as_json)
+    elif limit is not None or as_json:
+        # `dial history -n 5 search x` would silently drop -n: say where it goes.
+        raise UsageError(
+            f"-n and --json belong after '{ctx.invoked_subcommand}':"
+            f" dial history {ctx.invoked_subcommand} ... -n N"
+        )
+
+
 def _store(ctx: typer.Context) -> tuple[IOStreams, Store]:
     from dialcli.store import Store
 
@@ -52,7 +79,7 @@ def _report_problems(io: IOStreams, store: Store) -> None:
         io.err(f"dial: warning: skipped unreadable file {problem.path}: {problem.reason}")
 
 
-@app.command("list")
+@app.command("list", short_help="List saved conversations, newest first.")
 def list_command(
     ctx: typer.Context,
     limit: Limit = 20,
@@ -105,7 +132,7 @@ def _table(rows: Sequence[tuple[str, ...]]) -> str:
     return "".join(lines)
 
 
-@app.command("show")
+@app.command("show", short_help="Print a conversation (a transcript, or --json).")
 def show_command(
     ctx: typer.Context,
     conversation: IdArg,
@@ -170,16 +197,25 @@ def search_command(
 
     io, store = _store(ctx)
     hits = store.iter_search(text, limit=limit)  # read lazily: each hit shown as found
+    found = 0
     if as_json:
         documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
+        found = len(documents)
         _report_problems(io, store)
         io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    for hit in hits:
+    for hit in hits if not as_json else ():
+        found += 1
         s = hit.summary
-        short = s.id[:8] if io.stdout_is_tty else s.id
-        io.out(f"{short}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
-    _report_problems(io, store)
+        if io.stdout_is_tty:
+            io.out(f"{s.id[:8]}  {short_time(s.updated)}  {s.title}\n    {hit.snippet}\n")
+        else:  # one record per line for cut -f / awk -F'\t' (store flattens the snippet)
+            io.out(f"{s.id}\t{short_time(s.updated)}\t{hit.snippet}\n")
+    if not as_json:
+        _report_problems(io, store)
+    if not found:
+        if io.stderr_is_tty and not as_json:
+            io.err(f"dial: no conversation contains {text!r}")
+        raise NothingFound  # exit 1, as grep: `if dial history search x; then ...`
 
 
 @app.command("delete")
@@ -235,8 +271,14 @@ def path_command(ctx: typer.Context) -> None:
     io.out(f"{store.path}\n")
 
 
-app.command("export")(history_files.export_command)
-app.command("import")(history_files.import_command)
+app.command("export", short_help="Export conversations for DIAL Chat (or md, json).")(
+    history_files.export_command
+)
+app.command("import", short_help="Import conversations from a DIAL Chat export.")(
+    history_files.import_command
+)
 app.command("push")(history_remote.push_command)
-app.command("pull")(history_remote.pull_command)
+app.command("pull", short_help="Download conversations from DIAL storage.")(
+    history_remote.pull_command
+)
 app.command("stats")(history_stats.stats_command)

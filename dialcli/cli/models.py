@@ -31,7 +31,12 @@ Examples:
   dial models show gpt-4o
 """
 
-app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None)
+app = typer.Typer(
+    help=HELP,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",  # alone it lists: no command needed
+    rich_markup_mode=None,
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,10 @@ def run_models(opts: ModelsOptions) -> None:
     elif opts.long:
         io.out(format_long_table(models))
     elif io.stdout_is_tty:
-        io.out(for_terminal(format_table(models) + format_aliases(opts.settings.aliases, models)))
+        import shutil
+
+        table = format_table(models, shutil.get_terminal_size().columns)
+        io.out(for_terminal(table + format_aliases(opts.settings.aliases, models)))
     else:
         io.out("".join(f"{one_line(m.id)}\n" for m in models))
 
@@ -118,7 +126,7 @@ def _applications(io: IOStreams, backend: Backend) -> list[ModelInfo]:
         return []
 
 
-@app.command("show")
+@app.command("show", short_help="One deployment's details and configuration schema.")
 def show_command(
     ctx: typer.Context,
     deployment: Annotated[
@@ -202,15 +210,6 @@ def _price(details: dict[str, Any]) -> str:
     return price_text(pricing) if pricing is not None else ""
 
 
-def capabilities(model: ModelInfo) -> str:
-    """The capabilities the server reports as true, comma-separated."""
-    names = [name for name, value in model.capabilities.items() if value is True]
-    for name, value in _of(model.raw.get("features"), dict).items():
-        if value is True and name not in names:
-            names.append(name)
-    return ",".join(names)
-
-
 def format_aliases(aliases: dict[str, str], models: list[ModelInfo]) -> str:
     """The ``[aliases]`` of config.toml under the table: ``fast -> gpt-4o-mini``."""
     if not aliases:
@@ -224,17 +223,25 @@ def format_aliases(aliases: dict[str, str], models: list[ModelInfo]) -> str:
     return "\nAliases (config.toml):\n" + "".join(line + "\n" for line in lines)
 
 
-def format_table(models: list[ModelInfo]) -> str:
-    rows = [("ID", "NAME", "OWNER/TYPE", "CAPABILITIES")]
-    rows += [(m.id, m.display_name, m.owner or m.kind, capabilities(m)) for m in models]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
-        + "  "
-        + row[3]
-        for row in rows
+def format_table(models: list[ModelInfo], width: int = 0) -> str:
+    """ID, NAME and the listing's description (cut to ``width`` columns when given):
+    what a deployment is for says more than its capability flags (``models show`` and
+    ``--json`` have those)."""
+    from dialcli.localized import localized
+    from dialcli.sanitize import one_line
+
+    rows = [("ID", "NAME", "DESCRIPTION")]
+    rows += [
+        (m.id, m.display_name, one_line(localized(m.raw.get("description")) or "-")) for m in models
     ]
-    return "".join(line.rstrip() + "\n" for line in lines)
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = []
+    for row in rows:
+        line = f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}".rstrip()
+        if width and len(line) > width:
+            line = line[: width - 1] + "…"
+        lines.append(line + "\n")
+    return "".join(lines)
 
 
 def format_long_table(models: list[ModelInfo]) -> str:

@@ -46,7 +46,7 @@ Retries = Annotated[
         "--retries",
         min=0,
         max=10,
-        help="Retries on connection errors and 408/429/5xx (default 2).",
+        help="Retries on connection errors and 408/429/5xx: 0 to 10 (default 2).",
         metavar="N",
     ),
 ]

@@ -26,6 +26,7 @@ app = typer.Typer(
 A template is a prompt with {{name}} or {{name|default}} fields, and optionally a
 system prompt, model, temperature, max tokens and configuration. Local ones are
 templates/NAME.toml in the config directory; DIAL prompts are the ones DIAL Chat shows.
+Alone, 'dial templates' lists the local ones, as 'dial templates list' does.
 
 \b
 Examples:
@@ -33,9 +34,17 @@ Examples:
   dial templates edit translate
   dial ask -t translate -p text "good morning"
 """,
-    no_args_is_help=True,
+    invoke_without_command=True,
+    subcommand_metavar="[COMMAND [ARGS]...]",
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def templates_root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:  # alone it lists, as `dial history` does
+        list_command(ctx)
+
 
 NameArg = Annotated[
     str,
@@ -143,7 +152,7 @@ def _description(local: "LocalTemplates", name: str) -> str:
     return f"\t{description}" if description else ""
 
 
-@app.command("show")
+@app.command("show", short_help="Print a template as its TOML file.")
 def show_command(
     ctx: typer.Context,
     name: NameArg,
@@ -164,7 +173,7 @@ def show_command(
     io.out(dumps(find_template(settings, io, name)))
 
 
-@app.command("edit")
+@app.command("edit", short_help="Open a local template in $EDITOR.")
 def edit_command(ctx: typer.Context, name: NameArg) -> None:
     """Open a local template in $EDITOR (VISUAL first), creating it if it is new.
 
@@ -199,7 +208,7 @@ def edit_command(ctx: typer.Context, name: NameArg) -> None:
         io.err(f"Saved {path}")
 
 
-@app.command("delete")
+@app.command("delete", short_help="Delete a local template.")
 def delete_command(ctx: typer.Context, name: NameArg) -> None:
     """Delete a local template (a DIAL prompt stays; delete that in DIAL Chat).
 
@@ -247,7 +256,7 @@ def pull_command(
         str | None,
         typer.Argument(
             help="Prompt name in DIAL (folders with '/').",
-            metavar="[NAME]",
+            metavar="NAME",
             show_default=False,
             autocompletion=complete.template_names,
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 
 from aidial_sdk import DIALApp
 from aidial_sdk.chat_completion import ChatCompletion, FinishReason
@@ -103,7 +104,28 @@ def deployments(
         ),
     ]
     table += metering.deployments(meter or metering.Meter())
-    return table
+    return table + doc_aliases(table)
+
+
+# The deployment names README.md and docs/usage.md use, so that every example there runs
+# against the emulator as written. Each is listed as an alias, saying of what.
+DOC_ALIASES = {
+    "gpt-4o": "echo",
+    "gpt-4o-mini": "echo",
+    "claude": "echo",
+    "my-app": "configurable",
+}
+
+
+def doc_aliases(table: list[tuple[Entry, ChatCompletion]]) -> list[tuple[Entry, ChatCompletion]]:
+    """``DOC_ALIASES`` as deployments of their own, answering as their target does."""
+    by_id = {entry.id: (entry, handler) for entry, handler in table}
+    aliases = []
+    for alias, target in DOC_ALIASES.items():
+        entry, handler = by_id[target]
+        described = f"Alias of {target}, a name the docs use. {entry.description}"
+        aliases.append((replace(entry, id=alias, description=described, display_name=""), handler))
+    return aliases
 
 
 def dial_error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
