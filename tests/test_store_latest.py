@@ -246,3 +246,29 @@ def test_search_order_is_the_listing_order_with_journaled_writes(store) -> None:
     store.create(older)  # journaled, not the newest
     hits = [h.summary.id for h in store.search("q")]
     assert hits == [s.id for s in store.summaries()]
+
+
+def test_concurrent_writers_leave_a_listing_and_pointer_that_agree(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    Store(home).create(conv_at("2020-01-01T00:00:00.000Z"))
+    Store(home).summaries()  # the index exists: the writers journal against it
+    assert Store(home).latest()  # and the pointer: each writer moves it on
+    script = (
+        "import sys; from pathlib import Path; from dialcli.store import Store;"
+        "from dialcli.conversation import Conversation, Message, Role\n"
+        "store = Store(Path(sys.argv[1]))\n"
+        "for n in range(15):\n"
+        "    c = Conversation(model='m'); c.add(Role.USER, f'w{sys.argv[2]} {n}')\n"
+        "    store.create(c); store.append(c.id, [Message(Role.ASSISTANT, 'a')])\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(home), str(w)]) for w in range(3)]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    store = Store(home)
+    listed = store.summaries()
+    assert len(listed) == 46 and all(s.messages in (2, 3) for s in listed)
+    assert [s.id for s in listed] == [s.id for s in Store(home).summaries(limit=46)]
+    assert pointer(store)["id"] == listing_latest(store) == listed[0].id  # kept up
+    assert store.latest() == listed[0].id
