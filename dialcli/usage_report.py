@@ -260,15 +260,18 @@ def after_answer(
     *,
     max_prompt_tokens: int | None,
     show_usage: bool,
+    label: str = "",
 ) -> None:
     """On stderr: the turns the deployment left out (always), and with ``-u`` the
-    answer's usage line (``1,204 in · 356 out · $0.0041 · 2.3 s``)."""
+    answer's usage line (``1,204 in · 356 out · $0.0041 · 2.3 s``); ``label`` names
+    the model when several answered (``priced: 2 in · …``)."""
+    named = f"{label}: " if label else ""
     dropped = dropped_line(reply.statistics, reply.sent or [], max_prompt_tokens)
     if dropped:
-        io.err(f"dial: {dropped}")
+        io.err(f"dial: {named}{dropped}")
     if show_usage:
         total = (reply.latency_ms or {}).get("total")
-        io.err(usage_line(reply.usage, cost_of(reply, backend, settings), total))
+        io.err(named + usage_line(reply.usage, cost_of(reply, backend, settings), total))
 
 
 def conversation_usage(conv: Conversation, prices: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ import os
 import ssl
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,6 +23,8 @@ MAX_ERROR_BODY = 64 * 1024  # an error body is read only up to a size worth show
 # it closed or reset the connection without answering. Retried (retry.py) alike.
 BEFORE_REPLY = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
+
+E = TypeVar("E", bound=BaseException)
 
 # A TLS server answers a ClientHello within a round trip; a plain-HTTP server waits
 # silently for a line end that never comes, so an https:// URL on it would otherwise
@@ -79,13 +81,18 @@ def tls_verify(url: str) -> ssl.SSLContext | bool:
     return context
 
 
-def handshake_timeout_in(err: BaseException) -> HandshakeTimeout | None:
+def _in_chain(err: BaseException, kind: type[E]) -> E | None:
+    """The first exception of ``kind`` among ``err`` and what it was raised from."""
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, HandshakeTimeout):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def handshake_timeout_in(err: BaseException) -> HandshakeTimeout | None:
+    return _in_chain(err, HandshakeTimeout)
 
 
 def http_timeout(settings: Settings) -> httpx.Timeout:
@@ -112,12 +119,7 @@ def read_limited(response: httpx.Response) -> bytes:
 
 
 def is_tls_failure(err: BaseException) -> bool:
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(err)
+    return _in_chain(err, ssl.SSLError) is not None or "CERTIFICATE_VERIFY_FAILED" in str(err)
 
 
 def reason(err: BaseException) -> str:

@@ -139,17 +139,18 @@ def _has_attachments(reply: Reply) -> bool:
 
 def _usage_and_files(opts: AskOptions, backend: Backend, model: str, reply: Reply) -> None:
     from dialcli.turn import attachments_out
-    from dialcli.usage import usage_line
-    from dialcli.usage_report import cost_of, dropped_line
+    from dialcli.usage_report import after_answer
 
     io, turn = opts.io, opts.turn
-    dropped = dropped_line(reply.statistics, reply.sent or [], turn.max_prompt_tokens)
-    if dropped:
-        io.err(f"dial: {model}: {dropped}")
-    if turn.show_usage:
-        total = (reply.latency_ms or {}).get("total")
-        cost = cost_of(reply, backend, opts.settings)
-        io.err(f"{model}: {usage_line(reply.usage, cost, total)}")
+    after_answer(
+        io,
+        opts.settings,
+        backend,
+        reply,
+        max_prompt_tokens=turn.max_prompt_tokens,
+        show_usage=turn.show_usage,
+        label=model,
+    )
     if _has_attachments(reply):
         io.err(f"dial: {model}: attachments")
         attachments_out(io, backend, reply, turn.save_attachments)
