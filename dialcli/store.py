@@ -28,9 +28,8 @@ from dialcli import store_search
 from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.private_dirs import private_dir
-from dialcli.store_cache import CACHE_DIR
+from dialcli.store_cache import LOCKS_DIR, SUBDIRS, TEMP_DIR
 from dialcli.store_index import (
-    TEMP_DIR,
     TEMP_PREFIX,
     UUID_RE,
     BadFile,
@@ -279,20 +278,19 @@ class Store:
     def _ensure_dirs(self, verb: str = "save") -> None:
         # All made before the first rename is recorded: creating them later would
         # change the folder's key and cost the next listing a full pass.
-        for sub in (".locks", TEMP_DIR):
+        for sub in SUBDIRS:
             try:
                 private_dir(self._dir / sub, self.home)
             except OSError as err:
-                raise _save_error(err, Path(err.filename or self._dir / sub), verb) from None
-        with suppress(OSError):  # derived files only: saving works without them
-            private_dir(self._dir / CACHE_DIR, self.home)
+                if sub in (LOCKS_DIR, TEMP_DIR):  # not .cache: saving works without it
+                    raise _save_error(err, Path(err.filename or self._dir / sub), verb) from None
 
     @contextmanager
     def _locked(self, conv_id: str, *, unlink: bool = False) -> Iterator[None]:
         """Hold the conversation's advisory lock (flock) for the block."""
         verb = "delete" if unlink else "save"  # only delete() asks to unlink the lock
         self._ensure_dirs(verb)
-        lock_path = self._dir / ".locks" / f"{conv_id}.lock"
+        lock_path = self._dir / LOCKS_DIR / f"{conv_id}.lock"
         while True:
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -33,6 +33,12 @@ from typing import Any
 import orjson
 
 CACHE_DIR = ".cache"
+LOCKS_DIR = ".locks"  # one flock'd file per conversation being rewritten
+TEMP_DIR = ".tmp"  # temp files of writes in progress: creating one leaves the folder's key
+# Every subfolder a write of dial's needs. Making one changes the folder's key, so each is
+# made before a key is recorded (ensure_dir): made by the first save after a listing,
+# it would break the chain from the index and cost the next listing a pass over every file.
+SUBDIRS = (CACHE_DIR, LOCKS_DIR, TEMP_DIR)
 INDEX_VERSION = 2
 # A journal this long is not appended to: the next listing rebuilds the index instead
 # (the chain of keys is then broken, which is always safe).
@@ -94,10 +100,11 @@ def _replace(path: Path, data: bytes | Iterable[bytes]) -> None:
 
 
 def ensure_dir(directory: Path) -> None:
-    """Make ``.cache/`` before the folder's key is taken: making it changes the key."""
-    with suppress(OSError):
-        if not cache_dir(directory).is_dir() and directory.is_dir():
-            os.mkdir(cache_dir(directory), 0o700)
+    """Make dial's subfolders (SUBDIRS) before the folder's key is taken."""
+    for sub in SUBDIRS:
+        with suppress(OSError):
+            if not (directory / sub).is_dir() and directory.is_dir():
+                os.mkdir(directory / sub, 0o700)
 
 
 Index = tuple[dict[str, Any], bytes, bool]  # header, rows' bytes, whether all rows

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from dialcli import store_cache as cache
+from dialcli.store_cache import TEMP_DIR
 from dialcli.store_rows import (
     COUNT,
     FOREIGN_NAME,
@@ -52,7 +53,6 @@ __all__ = ["HEAD_BYTES", "UUID_RE", "BadFile", "Problem", "Summary", "decode", "
 __all__ += ["commit", "latest", "listing", "newest_first", "rebuild", "summarize"]
 
 TEMP_PREFIX = ".tmp-"
-TEMP_DIR = ".tmp"  # temp files of writes in progress: creating one leaves the folder's key
 # A temp file this old belongs to a writer that was killed; nothing will rename it.
 STALE_TEMP_SECONDS = 3600
 

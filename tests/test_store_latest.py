@@ -272,3 +272,20 @@ def test_concurrent_writers_leave_a_listing_and_pointer_that_agree(tmp_path) -> 
     assert [s.id for s in listed] == [s.id for s in Store(home).summaries(limit=46)]
     assert pointer(store)["id"] == listing_latest(store) == listed[0].id  # kept up
     assert store.latest() == listed[0].id
+
+
+def test_the_first_save_after_a_listing_keeps_the_next_listing_warm(tmp_path, monkeypatch):
+    # Files another tool (or an older dial) wrote: none of dial's subfolders exist yet.
+    # The listing makes them before it keys the index; made by the first save instead,
+    # they would change the folder's key and cost the next listing a pass over every file.
+    store = Store(tmp_path / "home")
+    store.path.mkdir(parents=True)
+    for day in (1, 2, 3):
+        conv = conv_at(f"2024-01-0{day}T00:00:00.000Z")
+        (store.path / f"{conv.id}.json").write_bytes(orjson.dumps(conv.to_dict()))
+    store.summaries(limit=1)  # writes the index
+    late = conv_at("2026-01-01T00:00:00.000Z")
+    store.create(late)
+    monkeypatch.setattr(os, "scandir", lambda *a: pytest.fail("the folder was listed"))
+    assert store.summaries(limit=1)[0].id == late.id
+    assert store.latest() == late.id
