@@ -7,7 +7,7 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dialcli import config_checks as checks
@@ -175,12 +175,11 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-@dataclass(frozen=True)
-class ConfigFile:
+class ConfigFile(NamedTuple):
     """config.toml, read and parsed once per run."""
 
     path: Path
-    data: dict[str, Any] = field(default_factory=dict)  # {} when absent or broken
+    data: dict[str, Any]  # {} when absent or broken
     error: UsageError | None = None  # unreadable or invalid: raised when settings are needed
 
 
@@ -191,18 +190,19 @@ def read_config_file(path: Path) -> ConfigFile:
     try:
         raw = read_at_most(path, MAX_CONFIG_BYTES)  # DIAL_CONFIG=/dev/zero must not hang
     except FileNotFoundError:
-        return ConfigFile(path)
+        return ConfigFile(path, {})
     except OSError as err:
-        return ConfigFile(path, error=UsageError(f"cannot read config file {path}: {err.strerror}"))
+        message = f"cannot read config file {path}: {err.strerror}"
+        return ConfigFile(path, {}, UsageError(message))
     if len(raw) > MAX_CONFIG_BYTES:
         too_large = f"cannot read config file {path}: larger than {mib(MAX_CONFIG_BYTES)}"
-        return ConfigFile(path, error=UsageError(too_large))
+        return ConfigFile(path, {}, UsageError(too_large))
     import tomllib  # only when there is a file: most runs have none (~5 ms of start-up)
 
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        return ConfigFile(path, error=UsageError(f"invalid config file {path}: {err}"))
+        return ConfigFile(path, {}, UsageError(f"invalid config file {path}: {err}"))
     return ConfigFile(path, data)
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, ModelInfo
+    from dialcli.backends.base import Backend
+    from dialcli.backends.model_info import ModelInfo
     from dialcli.config import Settings
 
 TTL = 600.0  # ten minutes: deployments change rarely, Tab must be instant

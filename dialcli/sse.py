@@ -8,14 +8,12 @@ boundaries anywhere (inside a line ending or a UTF-8 character). No I/O here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     data: str
     event: str = "message"
     id: str | None = None

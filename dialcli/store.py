@@ -19,12 +19,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
-from dialcli import store_search
 from dialcli.conversation import Conversation, Message, Role, make_title, utc_now
 from dialcli.errors import NotFoundError, StorageError, UsageError
 from dialcli.private_dirs import private_dir
@@ -50,8 +49,7 @@ MIN_PREFIX = 4
 _UNSET: str = "\0unset"  # sentinel: `system=None` means "remove the system prompt"
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """A search result: the conversation, where the text matched, and a one-line excerpt."""
 
     summary: Summary
@@ -145,6 +143,8 @@ class Store:
         """
         if not text:
             raise UsageError("search text must not be empty")
+        from dialcli import store_search
+
         pattern, maybe = store_search.matcher(text)
         ids, problems = newest_first(self._dir)
         for problem in problems:

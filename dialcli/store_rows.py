@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -23,8 +22,7 @@ _ROLES = frozenset(str(r) for r in Role)
 FOREIGN_NAME = "not a conversation file (dial names them <lowercase uuid>.json); ignored"
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
+class Summary(NamedTuple):
     """What `history list` shows for one conversation."""
 
     id: str
@@ -35,8 +33,7 @@ class Summary:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(NamedTuple):
     """A file that could not be read as a conversation; it is skipped, never touched."""
 
     path: Path

@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dialcli.backends.base import Backend, ChatRequest, Delta, Reply, take_extras
 from dialcli.errors import DialError, PipeClosed, Stopped, Terminated, UsageError
@@ -36,8 +35,7 @@ class AnswerInterrupted(Stopped):
         self.partial = partial
 
 
-@dataclass(frozen=True)
-class TurnOptions:
+class TurnOptions(NamedTuple):
     """How every question of a conversation is asked, and its answer handled."""
 
     temperature: float | None = None

@@ -7,7 +7,7 @@ the usage saved with each answer and today's prices, never read from the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,10 +16,7 @@ from dialcli.errors import UsageError
 from dialcli.usage import Cost, Pricing, Tokens, answer_cost, count, total_cost, usage_line, usd
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, Reply
-    from dialcli.config import Settings
     from dialcli.conversation import Conversation
-    from dialcli.output import IOStreams
 
 
 @dataclass(frozen=True)
@@ -192,86 +189,6 @@ def since_cutoff(value: str, now: datetime | None = None) -> str:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# -- one answer, just received (ask -u, chat -u, --json) -----------------------------
-
-
-def request_text(messages: Iterable[Mapping[str, Any]]) -> str:
-    """The text of a request's messages, for character prices (text parts joined)."""
-    texts = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [p.get("text") or "" for p in content if isinstance(p, dict)]
-    return "\n".join(texts)
-
-
-def reply_cost(
-    model: str,
-    usage: Mapping[str, Any] | None,
-    messages: Iterable[Mapping[str, Any]],
-    answer: str,
-    prices: Mapping[str, Any],
-) -> Cost | None:
-    """The cost of an answer to ``messages`` from deployment ``model`` at ``prices``."""
-    return answer_cost(
-        Pricing.of(prices.get(model)),
-        usage,
-        prompt_text=request_text(messages),
-        answer_text=answer,
-    )
-
-
-def dropped_line(
-    statistics: Any, messages: Sequence[Mapping[str, Any]], limit: int | None
-) -> str | None:
-    """``dropped turns 1-3 to fit 8,000 tokens`` when the answer says messages were left
-    out (``statistics.discarded_messages``); None otherwise."""
-    from dialcli.usage import dropped_notice, dropped_turns
-
-    if limit is None or not isinstance(statistics, Mapping):
-        return None
-    discarded = statistics.get("discarded_messages")
-    if not isinstance(discarded, list) or not discarded:
-        return None
-    turns = dropped_turns(discarded, messages)
-    if not turns:  # only a system prompt: no turn to name
-        return f"dropped {count(len(discarded))} message(s) to fit {count(limit)} tokens"
-    return dropped_notice(turns, limit)
-
-
-def cost_of(reply: Reply, backend: Backend, settings: Settings) -> Cost | None:
-    """The cost of an answer just received, at the listing's prices (cached, or listed
-    again through ``backend`` when stale)."""
-    from dialcli import model_cache
-
-    prices = model_cache.prices_via(backend, settings)
-    return reply_cost(reply.model, reply.usage, reply.sent or [], reply.content, prices)
-
-
-def after_answer(
-    io: IOStreams,
-    settings: Settings,
-    backend: Backend,
-    reply: Reply,
-    *,
-    max_prompt_tokens: int | None,
-    show_usage: bool,
-    label: str = "",
-) -> None:
-    """On stderr: the turns the deployment left out (always), and with ``-u`` the
-    answer's usage line (``1,204 in · 356 out · $0.0041 · 2.3 s``); ``label`` names
-    the model when several answered (``priced: 2 in · …``)."""
-    named = f"{label}: " if label else ""
-    dropped = dropped_line(reply.statistics, reply.sent or [], max_prompt_tokens)
-    if dropped:
-        io.err(f"dial: {named}{dropped}")
-    if show_usage:
-        total = (reply.latency_ms or {}).get("total")
-        io.err(named + usage_line(reply.usage, cost_of(reply, backend, settings), total))
 
 
 def conversation_usage(conv: Conversation, prices: Mapping[str, Any]) -> str:

@@ -6,7 +6,6 @@ import os
 import socket
 import sys
 from collections.abc import Iterator
-from functools import partialmethod
 from pathlib import Path
 
 import pytest
@@ -88,9 +87,10 @@ def closed_port() -> int:
 def retry_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits every RetryPolicy made in this test, recorded instead of slept."""
     waits: list[float] = []
-    monkeypatch.setattr(
-        RetryPolicy, "__init__", partialmethod(RetryPolicy.__init__, sleep=waits.append)
-    )
+    # A NamedTuple keeps its defaults on __new__, in field order; ``sleep`` is the last.
+    assert RetryPolicy._fields[-1] == "sleep"
+    defaults = RetryPolicy.__new__.__defaults__ or ()
+    monkeypatch.setattr(RetryPolicy.__new__, "__defaults__", (*defaults[:-1], waits.append))
     return waits
 
 

@@ -67,6 +67,10 @@ def test_a_single_ask_loads_neither_asyncio_nor_the_async_engine(dial_env, backe
     assert done.stdout.strip() == b"hi"
     assert backend_name == "sdk" or "asyncio" not in modules
     assert not [name for name in modules if name.startswith(("dialcli.engine", "dialcli.batch"))]
+    # Each costs start-up on every question, and is needed only when there is more to
+    # say (-u, a 404's "did you mean"), or for other commands (search, models).
+    elsewhere = {"usage", "usage_report", "model_cache", "store_search", "backends.model_info"}
+    assert {f"dialcli.{name}" for name in elsewhere} & set(modules) == set()
 
 
 def test_raw_models_imports_no_heavy_library(dial_env):

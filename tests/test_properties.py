@@ -289,7 +289,7 @@ MODEL = {
 @FAST
 @given(path=st.sampled_from(paths(MODEL)), value=json_values)
 def test_any_json_in_a_listing_or_deployment_is_shown(path, value):
-    from dialcli.backends.base import ModelInfo
+    from dialcli.backends.model_info import ModelInfo
     from dialcli.cli.models import format_details, format_table
 
     details = replace_at(MODEL, path, value)

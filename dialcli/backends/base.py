@@ -5,10 +5,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from dialcli.errors import DialError, NotFoundError, ServerError, UsageError
+
+if TYPE_CHECKING:
+    from dialcli.backends.model_info import ModelInfo
 
 
 def quote_deployment(deployment_id: str) -> str:
@@ -31,8 +34,7 @@ def quote_deployment(deployment_id: str) -> str:
 _SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 
-@dataclass(frozen=True)
-class ChatRequest:
+class ChatRequest(NamedTuple):
     model: str
     messages: list[dict[str, Any]]
     temperature: float | None = None
@@ -62,8 +64,7 @@ class ChatRequest:
         return body
 
 
-@dataclass(frozen=True)
-class Delta:
+class Delta(NamedTuple):
     """One piece of a streamed answer. The last one carries finish_reason and usage."""
 
     text: str = ""
@@ -92,32 +93,6 @@ class Reply:
     sent: list[dict[str, Any]] | None = field(default=None, repr=False)
     refusal: str | None = None
     response_id: str | None = None  # the completion's id, saved as responseId
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: str
-    display_name: str = ""
-    owner: str = ""
-    kind: str = "model"
-    capabilities: dict[str, Any] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
-        """From DIAL's ModelData / deployment object; missing fields stay empty."""
-        from dialcli.localized import localized
-
-        caps = data.get("capabilities") or data.get("features") or {}
-        return cls(
-            id=str(data.get("id", "")),
-            # Core's display_name is a LocalizedValue: a string or {locale: text}.
-            display_name=localized(data.get("display_name")) or str(data.get("model") or ""),
-            owner=str(data.get("owner") or ""),
-            kind=str(data.get("object") or "model"),
-            capabilities=caps if isinstance(caps, dict) else {},
-            raw=data,
-        )
 
 
 @dataclass
@@ -204,10 +179,14 @@ class Backend(ABC):
 
     def list_models(self) -> list[ModelInfo]:
         """The deployments the key can use (``/openai/models``)."""
+        from dialcli.backends.model_info import ModelInfo
+
         return [ModelInfo.from_dict(item) for item in self._list("openai/models")]
 
     def list_applications(self) -> list[ModelInfo]:
         """The applications the key can use (``/openai/applications``)."""
+        from dialcli.backends.model_info import ModelInfo
+
         return [ModelInfo.from_dict(item) for item in self._list("openai/applications")]
 
     def deployment(self, deployment_id: str) -> dict[str, Any]:

@@ -10,8 +10,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.errors import DialError, NetworkError
@@ -25,15 +24,14 @@ class ConnectFailed(NetworkError):
     """Nothing reached the server, or nothing came back before the connection closed."""
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     retries: int = 2
     base_delay: float = 0.5
     max_delay: float = 8.0
     # A server asking us to wait longer than this is not worth waiting for in a CLI.
     max_retry_after: float = 30.0
     # How a wait is spent; tests inject a recorder instead of sleeping through it.
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    sleep: Callable[[float], None] = time.sleep
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with full jitter, or the server's Retry-After (capped)."""

@@ -308,7 +308,7 @@ class ChatLoop:
 
     def _after_answer(self, reply: Reply) -> None:
         """Dropped turns (always) and, with -u, the answer's usage line, on stderr."""
-        from dialcli.usage_report import after_answer
+        from dialcli.answer_notes import after_answer
 
         settings = self.config.settings
         if settings is not None:

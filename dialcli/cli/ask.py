@@ -1,10 +1,11 @@
-"""dial ask: one question, the answer streamed to stdout."""
+"""dial ask: one question, the answer streamed to stdout.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Typer reads the command's annotations
+at every run, and as strings it would evaluate each one (about 4 ms of start-up).
+"""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO, cast
+from typing import TYPE_CHECKING, Annotated, BinaryIO, NamedTuple, TextIO, cast
 
 import typer
 
@@ -46,11 +47,10 @@ Models = Annotated[
 ]
 
 
-@dataclass(frozen=True)
-class AskOptions:
+class AskOptions(NamedTuple):
     io: IOStreams
     settings: Settings
-    make_backend: Callable[[], Backend]
+    make_backend: Callable[[], "Backend"]
     prompt: str | None
     model: str
     system: str | None = None
@@ -64,7 +64,7 @@ class AskOptions:
     save_as: str | None = None  # --save NAME: write a template instead of asking
     extract: str | None = None  # "first" (-x), "last" (--extract-last), None: the answer
     markdown: bool = False  # render on the terminal (decided from flag, config, tty)
-    turn: TurnOptions = field(default_factory=TurnOptions)
+    turn: TurnOptions = TurnOptions()  # immutable: one default serves every instance
     also: tuple[str, ...] = ()  # more models to ask at once (several -m)
 
 
@@ -184,9 +184,9 @@ def run_ask(opts: AskOptions) -> None:
 
         run_ask_many(opts)
         return
+    from dialcli.answer_notes import after_answer
     from dialcli.conversation import Message, Role
     from dialcli.errors import NotFoundError
-    from dialcli.model_cache import hint_unknown_model
     from dialcli.turn import (
         attachments_in,
         attachments_out,
@@ -195,7 +195,6 @@ def run_ask(opts: AskOptions) -> None:
         report_finish,
         stage_reporter,
     )
-    from dialcli.usage_report import after_answer
 
     io = opts.io
     if opts.save_as:
@@ -230,6 +229,8 @@ def run_ask(opts: AskOptions) -> None:
                 on_delta=stage_reporter(io, opts.turn.stages),
             )
         except NotFoundError as err:  # an unknown deployment: name the close ones
+            from dialcli.model_cache import hint_unknown_model
+
             hint_unknown_model(err, opts.settings, session.model)
             raise
         turn = opts.turn
@@ -251,7 +252,7 @@ def run_ask(opts: AskOptions) -> None:
         io.out(required(reply.content, last=opts.extract == "last") + "\n")
 
 
-def _writer(opts: AskOptions) -> AnswerWriter | None:
+def _writer(opts: AskOptions) -> "AnswerWriter | None":
     """Where the answer streams: stdout as it is (a pipe: exactly as sent), rendered
     Markdown on a terminal, or with -x the terminal's stderr (the code comes at the end)."""
     from dialcli.output import AnswerWriter
@@ -284,11 +285,11 @@ class _TextAsBytes:
 
 
 def _print_json(
-    io: IOStreams, reply: Reply, session: Session, backend: Backend, settings: Settings
+    io: IOStreams, reply: "Reply", session: "Session", backend: "Backend", settings: Settings
 ) -> None:
     import orjson
 
-    from dialcli.usage_report import cost_of
+    from dialcli.answer_notes import cost_of
 
     cost = cost_of(reply, backend, settings)
     document = {

@@ -138,8 +138,8 @@ def _has_attachments(reply: Reply) -> bool:
 
 
 def _usage_and_files(opts: AskOptions, backend: Backend, model: str, reply: Reply) -> None:
+    from dialcli.answer_notes import after_answer
     from dialcli.turn import attachments_out
-    from dialcli.usage_report import after_answer
 
     io, turn = opts.io, opts.turn
     after_answer(

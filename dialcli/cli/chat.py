@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 
 import typer
 
@@ -41,8 +40,7 @@ Examples:
 """
 
 
-@dataclass(frozen=True)
-class ChatOptions:
+class ChatOptions(NamedTuple):
     io: IOStreams
     settings: Settings
     make_backend: Callable[[], Backend]
@@ -55,7 +53,7 @@ class ChatOptions:
     template: str | None = None  # -t NAME: its settings, and its prompt as the first question
     params: tuple[tuple[str, str], ...] = ()  # -p NAME VALUE
     given: frozenset[str] = frozenset()  # settings given as flags: a template's yield to them
-    turn: TurnOptions = field(default_factory=TurnOptions)
+    turn: TurnOptions = TurnOptions()  # immutable: one default serves every instance
     make_lines: Callable[[], LineSource] | None = None  # tests pass scripted input
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -110,7 +109,7 @@ def list_command(
     summaries = store.summaries(limit=limit)
     _report_problems(io, store)
     if as_json:
-        io.out(orjson.dumps([asdict(s) for s in summaries], option=orjson.OPT_INDENT_2).decode())
+        io.out(orjson.dumps([s._asdict() for s in summaries], option=orjson.OPT_INDENT_2).decode())
         io.out("\n")
         return
     rows = [(s.id, short_time(s.updated), s.model, str(s.messages), s.title) for s in summaries]
@@ -199,7 +198,7 @@ def search_command(
     hits = store.iter_search(text, limit=limit)  # read lazily: each hit shown as found
     found = 0
     if as_json:
-        documents = [{**asdict(h.summary), "snippet": h.snippet} for h in hits]
+        documents = [{**h.summary._asdict(), "snippet": h.snippet} for h in hits]
         found = len(documents)
         _report_problems(io, store)
         io.out(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")

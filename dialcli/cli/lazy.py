@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import typer
 
@@ -31,8 +30,7 @@ if TYPE_CHECKING:
     from typer._click import Command, Context, HelpFormatter
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One subcommand: where it lives, and the line ``dial --help`` shows for it.
 
     ``module`` is a module of ``dialcli.cli``. The command is its ``attribute``, by

@@ -14,7 +14,8 @@ from dialcli.output import IOStreams
 from dialcli.sanitize import for_terminal, one_line
 
 if TYPE_CHECKING:
-    from dialcli.backends.base import Backend, ModelInfo
+    from dialcli.backends.base import Backend
+    from dialcli.backends.model_info import ModelInfo
 
 HELP = """List the deployments your key can use.
 

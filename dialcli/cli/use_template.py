@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dialcli.errors import UsageError
@@ -77,8 +76,8 @@ def merged(opts: Opts, template: Template, *, continuing: bool) -> Opts:
     if template.configuration and "configuration" not in given:
         turn["configuration"] = template.configuration
     if turn:
-        changes["turn"] = replace(opts.turn, **turn)
-    return replace(opts, **changes)
+        changes["turn"] = opts.turn._replace(**turn)
+    return opts._replace(**changes)
 
 
 def save_template(opts: AskOptions) -> None:
