@@ -6,6 +6,7 @@ import datetime
 import importlib.metadata
 import statistics
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,8 +216,16 @@ def machine(res: Results) -> str:
         res.environment
         + f"- Versions: {', '.join(versions)}\n"
         + f"- Run on {datetime.date.today().isoformat()}, took {res.seconds:.0f} s: "
-        "`python benchmarks/run.py`\n"
+        f"`python benchmarks/run.py{_arguments()}`\n"
     )
+
+
+def _arguments() -> str:
+    """The run's options as given (``--before``'s path named, not spelled out)."""
+    words = []
+    for word in sys.argv[1:]:
+        words.append("<an earlier install's dial>" if words[-1:] == ["--before"] else word)
+    return "".join(f" {w}" for w in words)
 
 
 def _version(dist: str) -> str:

@@ -10,11 +10,11 @@ Groups: ``typer`` (and its vendored click), the HTTP stack (httpx, httpcore, h11
 anyio, idna, certifi, sniffio), ``dialcli``, and the standard library (everything
 else). Import times under ``-X importtime`` are inflated a little by the measuring.
 
-A second table profiles one whole ``dial ask`` (cProfile, in a fresh process) and
-splits each group's own time into module bodies (what importing it runs, class
-creation included) and calls after that (building the command, parsing, the request,
-saving); the import system's own work (finding files, unmarshalling) is its own row.
-cProfile slows function calls more than anything else, so read it as shares.
+A second table times one ``dial ask`` in phases, in a fresh process with perf_counter
+and no profiler: the floor's imports first (httpx, httpcore, orjson), then what dial
+adds on top, one layer at a time: Typer's import, dial's own modules, then the run,
+split into Typer's part (building the ``ask`` command, parsing, calling it) and dial's
+(settings, the request, the answer, saving). The floor's run is timed the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -66,59 +67,85 @@ def import_times(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     return totals
 
 
-# Runs ``dial ask`` in-process under cProfile and prints, per function, its file,
-# name and own time: one line each, tab-separated.
-PROFILE = """
-import cProfile, pstats, sys
-profiler = cProfile.Profile()
-profiler.enable()
+# What the fair floor imports, then what dial adds, each timed; then one run of each.
+PHASES = """
+import sys, time
+from importlib import import_module
+clock = time.perf_counter
+marks = [("start", clock())]
+sys.modules.setdefault("httpx._main", None)
+import httpx, httpcore, orjson
+marks.append(("the floor's imports (httpx, httpcore, orjson)", clock()))
+if sys.argv[1] == "floor":
+    sys.argv = sys.argv[1:]
+    sys.path.insert(0, sys.argv.pop(1))
+    import floor_httpx
+    marks.append(("the floor's script", clock()))
+    floor_httpx.main()
+    marks.append(("the floor: the request and the answer", clock()))
+else:
+    import typer
+    marks.append(("dial: Typer's import", clock()))
+    for name in sys.argv[2].split(","):
+        import_module(name)
+    marks.append(("dial: its own modules", clock()))
+    from dialcli.__main__ import main
+    from dialcli.cli import ask
+    own = []
+    def timed(opts, run=ask.run_ask):
+        started = clock()
+        try:
+            run(opts)
+        finally:
+            own.append(clock() - started)
+    ask.run_ask = timed
+    main(sys.argv[3:])
+    end = clock()
+    marks.append(("dial: Typer builds ask, parses, calls it", end - own[0]))
+    marks.append(("dial: settings, request, answer, saved", end))
+for (_, before), (label, at) in zip(marks, marks[1:]):
+    sys.stderr.write(f"PHASE\t{label}\t{(at - before) * 1000}\\n")
+"""
+
+# dial's modules that a plain ``ask`` loads, in the order it loads them.
+MODULES = """
+import sys
 from dialcli.__main__ import main
-code = main(sys.argv[1:])
-profiler.disable()
-for (path, _line, name), (_cc, _nc, own, _cum, _callers) in pstats.Stats(profiler).stats.items():
-    sys.stderr.write(f"PROFILE\t{path}\t{name}\t{own}\\n")
-sys.exit(code)
+main(sys.argv[1:])
+sys.stderr.write("MODULES " + ",".join(m for m in sys.modules if m.startswith("dialcli")))
 """
 
 
-def profile_group(path: str, name: str) -> str:
-    """The group of one profiled function, from the file it is in."""
-    if path == "~" or path.startswith("<frozen"):
-        return "import system and builtins"  # marshal, exec, finders, I/O calls
-    parts = Path(path).parts
-    if "site-packages" in parts:
-        return group(parts[parts.index("site-packages") + 1].removesuffix(".py"))
-    return "standard library"
-
-
-def profile_once(argv: list[str], env: dict[str, str]) -> dict[tuple[str, str], float]:
-    """Milliseconds of own time per (group, "module bodies" or "calls"), for one run."""
+def phases(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-c", PROFILE, *argv],
+        [sys.executable, "-c", PHASES, *argv],
         input=b"hi\n", env=env, capture_output=True, check=True, cwd="/",
     )  # fmt: skip
-    totals: dict[tuple[str, str], float] = {}
+    found = {}
     for line in done.stderr.decode().splitlines():
-        if not line.startswith("PROFILE\t"):
-            continue
-        _, path, name, own = line.split("\t")
-        kind = "module bodies" if name == "<module>" else "calls"
-        key = (profile_group(path, name), kind)
-        totals[key] = totals.get(key, 0.0) + float(own) * 1000
-    return totals
+        if line.startswith("PHASE\t"):
+            _, label, ms = line.split("\t")
+            found[label] = float(ms)
+    return found
 
 
-def print_profile(runs: list[dict[tuple[str, str], float]]) -> None:
-    keys = sorted({k for r in runs for k in r}, key=lambda k: -statistics.median(
-        [r.get(k, 0.0) for r in runs]))  # fmt: skip
-    whole = statistics.median([sum(r.values()) for r in runs])
-    print(f"\n`dial ask` under cProfile (median of {len(runs)} runs, ms of own time):\n")
-    print("| group | part | ms | share |")
-    print("|---|---|---|---|")
-    for key in keys:
-        ms = statistics.median([r.get(key, 0.0) for r in runs])
-        print(f"| {key[0]} | {key[1]} | {ms:.1f} | {ms / whole:.0%} |")
-    print(f"| total | | {whole:.1f} | 100% |")
+def print_phases(runs: dict[str, list[dict[str, float]]], bare: list[float]) -> None:
+    print(f"\nOne run in phases (median of {len(bare)} runs each, ms of wall time):\n")
+    print("| phase | dial ask | httpx floor, fair |")
+    print("|---|---|---|")
+    print(f"| interpreter start-up (`python -c pass`) | {statistics.median(bare):.1f} |"
+          f" {statistics.median(bare):.1f} |")  # fmt: skip
+    labels = list(dict.fromkeys(label for r in runs["dial"] + runs["floor"] for label in r))
+    totals = {"dial": statistics.median(bare), "floor": statistics.median(bare)}
+    for label in labels:
+        cells = []
+        for who in ("dial", "floor"):
+            values = [r[label] for r in runs[who] if label in r]
+            ms = statistics.median(values) if values else 0.0
+            totals[who] += ms
+            cells.append(f"{ms:.1f}" if values else "")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print(f"| total | {totals['dial']:.1f} | {totals['floor']:.1f} |")
 
 
 def main() -> None:
@@ -145,11 +172,22 @@ def main() -> None:
             "httpx floor, fair": [str(HERE / "floor_httpx.py"), url, KEY, "echo"],
         }
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in clients}
-        profiles = []
+        ask = ["ask", "-m", "echo"]
+        listed = subprocess.run(
+            [sys.executable, "-c", MODULES, *ask],
+            input=b"hi\n", env=env, capture_output=True, check=True, cwd="/",
+        )  # fmt: skip
+        modules = listed.stderr.decode().rsplit("MODULES ", 1)[1].strip()
+        timed: dict[str, list[dict[str, float]]] = {"dial": [], "floor": []}
+        bare: list[float] = []
         for _ in range(args.runs):
             for name, argv in clients.items():
                 runs[name].append(import_times(argv, env))
-            profiles.append(profile_once(["ask", "-m", "echo"], env))
+            timed["dial"].append(phases(["dial", modules, *ask], env))
+            timed["floor"].append(phases(["floor", str(HERE), url, KEY, "echo"], env))
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+            bare.append((time.perf_counter() - started) * 1000)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -171,7 +209,7 @@ def main() -> None:
             + " | ".join(f"{c:.1f}" for c in cells)
             + f" | {cells[0] - cells[1]:+.1f} |"
         )
-    print_profile(profiles)
+    print_phases(timed, bare)
 
 
 if __name__ == "__main__":
