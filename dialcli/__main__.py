@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None, io: object = None) -> int:
     from dialcli.output import IOStreams
 
     streams = io if isinstance(io, IOStreams) else IOStreams.system()
-    from dialcli.debuglog import forget_secrets
+    from dialcli.errors import forget_secrets
 
     forget_secrets()
     from dialcli.config import forget_request_settings
@@ -99,7 +99,7 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         import traceback
 
         text = "".join(traceback.format_exception(err)) + line
-    from dialcli.debuglog import add_secret, scrub
+    from dialcli.errors import add_secret, scrub
 
     secrets = [os.environ.get("DIAL_API_KEY") or "", os.environ.get("DIAL_TOKEN") or ""]
     for key in [*known_secrets(), *secrets]:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dialcli import config_checks as checks
-from dialcli.errors import UsageError
+from dialcli.errors import UsageError, add_secret
 
 APP_NAME = "dial"
 DEFAULT_URL = "http://localhost:8080"
@@ -260,6 +260,7 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     if not key:
         raise UsageError(f"{where} printed no key")
     _seen_secrets.add(key)
+    add_secret(key)  # masked in every error from now on
     return checks.secret(key, where, "token" if name == "token_command" else "API key")
 
 
@@ -376,6 +377,9 @@ def resolve_settings(
     api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
     token, token_where = pick("token", "DIAL_TOKEN", "token", None)
     _seen_secrets.update(str(s) for s in (api_key, token) if s)
+    for secret in (api_key, token):
+        if secret:
+            add_secret(str(secret))  # masked in every error from now on
     return Settings(
         url=str(url).rstrip("/"),  # checked by for_requests, which names url_source
         url_source=url_where,

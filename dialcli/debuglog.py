@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
+from dialcli.errors import add_secret, redact, scrub
 from dialcli.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -13,25 +14,6 @@ if TYPE_CHECKING:
 
 MAX_BODY_SHOWN = 64 * 1024  # an uploaded file is not worth a terminal's scrollback
 SECRET_HEADERS = frozenset({"api-key", "authorization", "proxy-authorization", "cookie"})
-
-
-def redact(value: str) -> str:
-    """Keep at most the last 4 characters of a secret, so it can be recognised."""
-    if len(value) <= 8:
-        return "***"
-    return "***" + value[-4:]
-
-
-# Every secret this run uses (the key or token, from wherever it came; credentials in
-# DIAL_URL), with what is shown instead. Scrubbed from each -v line and from the one
-# error line, since a server may echo any of them in its messages.
-_SECRETS: dict[str, str] = {}
-
-
-def add_secret(value: str, shown: str | None = None) -> None:
-    """Never show ``value``: ``shown`` instead (default: redacted)."""
-    if shown is not None or len(value) >= 6:  # a 1-5 character "key" is no secret worth it
-        _SECRETS[value] = redact(value) if shown is None else shown
 
 
 def add_url_secrets(url: str) -> None:
@@ -44,19 +26,6 @@ def add_url_secrets(url: str) -> None:
         add_secret(userinfo + "@", "")
         if parts.password:
             add_secret(parts.password, "***")
-
-
-def forget_secrets() -> None:
-    """A new run (tests run many in one process) starts with none."""
-    _SECRETS.clear()
-
-
-def scrub(text: str) -> str:
-    """``text`` with every registered secret replaced; longest first (one may hold another)."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, _SECRETS[secret])
-    return text
 
 
 class DebugLog:

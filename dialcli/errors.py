@@ -1,6 +1,8 @@
-"""Every failure a user can meet, and the exit code each ends in (``exit_code_for``).
+"""Every failure a user can meet, and the exit code each ends in (``exit_code_for``);
+and the run's secrets, which no failure's message shows.
 
-Only ``dialcli.__main__.main`` turns these into stderr text and a number.
+Only ``dialcli.__main__.main`` turns these into stderr text and a number; chat, batch
+and several ``-m`` print theirs as they go, so the message itself is masked.
 """
 
 from __future__ import annotations
@@ -11,8 +13,44 @@ EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: the reader of stdout went away
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 
+# Every secret this run uses (the key or token, from wherever it came; credentials in
+# DIAL_URL), with what is shown instead: a server may echo any of them in its messages.
+_SECRETS: dict[str, str] = {}
+
+
+def redact(value: str) -> str:
+    """Keep at most the last 4 characters of a secret, so it can be recognised."""
+    if len(value) <= 8:
+        return "***"
+    return "***" + value[-4:]
+
+
+def add_secret(value: str, shown: str | None = None) -> None:
+    """Never show ``value``: ``shown`` instead (default: redacted)."""
+    if shown is not None or len(value) >= 6:  # a 1-5 character "key" is no secret worth it
+        _SECRETS[value] = redact(value) if shown is None else shown
+
+
+def forget_secrets() -> None:
+    """A new run (tests run many in one process) starts with none."""
+    _SECRETS.clear()
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered secret replaced; longest first (one may hold another)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, _SECRETS[secret])
+    return text
+
+
 class DialError(Exception):
-    """Base of all user-facing failures; ``str(err)`` is the one line shown."""
+    """Base of all user-facing failures; ``str(err)`` is the one line shown.
+
+    ``message`` is masked when read: a secret registered after the error was made (a key
+    from a command) is masked too, and a message extended later (``err.message = ...``)
+    as well.
+    """
 
     exit_code = 1
 
@@ -23,6 +61,15 @@ class DialError(Exception):
         self.message = message
         self.status = status
         self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        return scrub(self._message)
+
+    @message.setter
+    def message(self, text: str) -> None:
+        self._message = text
+        self.args = (scrub(text),)  # what repr() and a traceback's last line show
 
     def __str__(self) -> str:
         return self.message

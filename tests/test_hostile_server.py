@@ -295,3 +295,48 @@ def test_delete_on_unwritable_storage_says_delete(server, backend_name):
     assert result.code == 1
     assert one_line(result.stderr).startswith("dial: could not delete conversation: ")
     assert (store.path / f"{conv_id}.json").exists()
+
+
+@pytest.mark.parametrize("scenario", ["echo-key", "echo-key-stream"])
+def test_the_backend_masks_an_echoed_key_in_the_error_it_raises(server, backend_name, scenario):
+    # The error line is scrubbed again at the top (__main__), but the error a backend
+    # raises must already be clean: chat, batch and the remote client print their own.
+    from dialcli.backends import get_backend
+    from dialcli.backends.base import ChatRequest
+    from dialcli.config import Settings
+    from dialcli.errors import DialError
+
+    settings = Settings(url=server.url, api_key=KEY, backend=backend_name, retries=0)
+    request = ChatRequest(scenario, [{"role": "user", "content": "hi"}])
+    with get_backend(settings) as backend, pytest.raises(DialError) as raised:
+        for _ in backend.stream(request):
+            pass
+    assert KEY not in str(raised.value) and KEY not in repr(raised.value.args)
+    assert "***" + KEY[-4:] in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["chat", "--no-system-prompt-question", "-m", "echo-key"],
+        ["ask", "-m", "echo-key", "-m", "echo-key-stream"],  # several -m: the async engine
+    ],
+    ids=["chat", "several-models"],
+)
+def test_commands_that_print_their_own_errors_mask_an_echoed_key(server, backend_name, args):
+    # chat and several -m print each failure as it comes, not through __main__'s line.
+    result = run_dial([*args, "--backend", backend_name], "hi\n")
+    assert result.code == 3
+    assert KEY not in result.stderr and KEY not in result.stdout
+    assert "***" + KEY[-4:] in result.stderr
+
+
+def test_a_batch_result_masks_an_echoed_key(server, backend_name):
+    # Each failed item's error is written to the results: a file the user keeps.
+    args = ["batch", "--lines", "-m", "echo-key", "--backend", backend_name, "--retries", "0"]
+    result = run_dial(args, "hi\n")
+    assert result.code == 3  # every item refused with 401: the key is wrong
+    error = json.loads(result.stdout)["error"]
+    assert error["status"] == 401 and "***" + KEY[-4:] in error["message"]
+    assert KEY not in result.stderr and KEY not in result.stdout
+    assert "***" + KEY[-4:] in result.stderr

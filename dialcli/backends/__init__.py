@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
-    from dialcli.debuglog import NO_LOG, DebugLog, add_secret, add_url_secrets
+    from dialcli.debuglog import NO_LOG, DebugLog, add_url_secrets
+    from dialcli.errors import add_secret
 
     add_url_secrets(settings.url)
     # URL and backend are checked, and the credential is needed, only now: a key or

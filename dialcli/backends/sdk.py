@@ -47,7 +47,7 @@ from dialcli.backends.retry import RetryPolicy, with_retries
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.backends.transport import DecodedStream, http_timeout, tls_verify
 from dialcli.config import Settings
-from dialcli.debuglog import NO_LOG, DebugLog, redact
+from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.errors import DialError, ServerError
 from dialcli.sse import EventTooLarge, SSEDecoder
 
@@ -183,14 +183,8 @@ class SdkBackend(Backend):
         if self._log.enabled and not isinstance(err, DialError):
             self._log(f"library error: {type(err).__name__}: {_first_line(err)}")
         started = started or self._response is not None
-        mapped = map_error(err, self._settings, model=model, started=started)
-        for secret in (self._key, self._token):
-            if secret and len(secret) >= 6 and secret in mapped.message:
-                # A server may echo the secret in its message; it must not reach the terminal.
-                # (Shorter is no secret worth mangling words for; DebugLog draws the same line.)
-                mapped.message = mapped.message.replace(secret, redact(secret))
-                mapped.args = (mapped.message,)
-        return mapped
+        # A key the server echoes is masked by DialError itself (get_backend registered it).
+        return map_error(err, self._settings, model=model, started=started)
 
     def _guarded(self, call: Callable[[], T], model: str | None) -> T:
         """One attempt; whatever the library raises comes out as a DialError."""

@@ -31,7 +31,7 @@ from dialcli.backends.sdk import as_sent
 from dialcli.backends.sdk_errors import map_error, not_json_error
 from dialcli.backends.transport import tls_verify
 from dialcli.config import Settings
-from dialcli.debuglog import NO_LOG, DebugLog, redact
+from dialcli.debuglog import NO_LOG, DebugLog
 from dialcli.engine.base import AsyncBackend
 from dialcli.errors import DialError, ServerError
 
@@ -136,13 +136,8 @@ class AsyncSdkBackend(AsyncBackend):
             self._log(f"< {response.content.decode('utf-8', 'replace')}", timed=True)
 
     def _error(self, err: Exception, model: str, *, started: bool) -> DialError:
-        mapped = map_error(err, self._settings, model=model, started=started)
-        for secret in (self._key, self._token):
-            if secret and len(secret) >= 6 and secret in mapped.message:
-                # A server may echo a secret in its message; it must not reach the terminal.
-                mapped.message = mapped.message.replace(secret, redact(secret))
-                mapped.args = (mapped.message,)
-        return mapped
+        # A key the server echoes is masked by DialError itself (registered when built).
+        return map_error(err, self._settings, model=model, started=started)
 
     async def _create(self, request: ChatRequest, *, stream: bool) -> Any:
         return await self._dial.chat.completions.create(
