@@ -1,8 +1,8 @@
 """Every failure a user can meet, and the exit code each ends in (``exit_code_for``);
 and the run's secrets, which no failure's message shows.
 
-Only ``dialcli.__main__.main`` turns these into stderr text and a number; chat, batch
-and several ``-m`` print theirs as they go, so the message itself is masked.
+``dialcli.__main__.main`` turns these into the error line and the exit code; chat,
+batch and several ``-m`` also print theirs as they go, so the message itself is masked.
 """
 
 from __future__ import annotations
