@@ -1,7 +1,8 @@
 """dial ask: one question, the answer streamed to stdout.
 
 No ``from __future__ import annotations`` here: Typer reads the command's annotations
-at every run, and as strings it would evaluate each one (about 4 ms of start-up).
+at every run, and as strings it would evaluate each one (building the command took
+6.6 ms instead of 3.6).
 """
 
 from collections.abc import Callable
