@@ -86,11 +86,18 @@ def essentials(conv: Conversation) -> dict[str, Any]:
 # -- export ------------------------------------------------------------------------------
 
 
+def made_at(conv: Conversation, minute: int) -> Conversation:
+    """``conv`` as if made at a given minute: --all exports oldest first, and two
+    conversations made within one millisecond would tie (then their random ids decide)."""
+    conv.created = conv.updated = f"2025-01-01T00:{minute:02d}:00.000Z"
+    return conv
+
+
 def test_exported_file_passes_dial_chats_own_import_rules():
-    saved(sample())
-    saved(sample())  # the same title twice: names must stay distinct
-    saved(sample(title="x" * 300 + "...", model="gpt-4o__2025-09-20"))
-    saved(Conversation(model="echo"))  # no title, no messages
+    saved(made_at(sample(), 1))
+    saved(made_at(sample(), 2))  # the same title twice: names must stay distinct
+    saved(made_at(sample(title="x" * 300 + "...", model="gpt-4o__2025-09-20"), 3))
+    saved(made_at(Conversation(model="echo"), 4))  # no title, no messages
     data = export("--all")
     assert export_file_problems(data) == []
     history = data["history"]
