@@ -449,7 +449,9 @@ def test_writes_are_journaled_and_a_listing_folds_them_into_the_index(store: Sto
     conv = make_conv()
     store.create(conv)
     store.summaries()  # the index now covers conv
-    other = make_conv("second")
+    # Older than the append below even when both fall in one millisecond (a tie would
+    # leave the order to the random ids).
+    other = make_conv("second", created="2024-01-01T00:00:00.000Z")
     store.create(other)
     store.append(conv.id, [Message(Role.USER, "more")])
     journal = (store.path / CACHE_DIR / "journal").read_bytes().splitlines()
