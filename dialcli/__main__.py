@@ -86,12 +86,12 @@ def _internal_error(err: Exception, streams: object) -> int:
 
 def _report(err: BaseException, streams: object, line: str) -> None:
     """The one error line; with DIAL_DEBUG=1 the traceback first. Keys, tokens and URL
-    credentials are scrubbed, from the environment and from wherever else they were read.
+    credentials are scrubbed: every one registered where it was read, and the
+    environment's even when the failure came before the settings were.
 
     The line carries the server's words: it is kept on one line and escape sequences
     are made visible, so a hostile server cannot rewrite the terminal.
     """
-    from dialcli.config import known_secrets
     from dialcli.sanitize import one_line
 
     text = line = one_line(line)
@@ -101,9 +101,8 @@ def _report(err: BaseException, streams: object, line: str) -> None:
         text = "".join(traceback.format_exception(err)) + line
     from dialcli.errors import add_secret, scrub
 
-    secrets = [os.environ.get("DIAL_API_KEY") or "", os.environ.get("DIAL_TOKEN") or ""]
-    for key in [*known_secrets(), *secrets]:
-        if key:  # also when the failure came before a backend registered it
+    for key in (os.environ.get("DIAL_API_KEY"), os.environ.get("DIAL_TOKEN")):
+        if key:
             add_secret(key)
     text = scrub(text)
     streams.err(text)  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dialcli import config_checks as checks
-from dialcli.errors import UsageError, add_secret
+from dialcli.errors import UsageError, add_secret, add_url_secrets
 
 APP_NAME = "dial"
 DEFAULT_URL = "http://localhost:8080"
@@ -206,11 +206,6 @@ def read_config_file(path: Path) -> ConfigFile:
     return ConfigFile(path, data)
 
 
-# Every key and token this process has read (environment, config file, commands), so the
-# one place that prints errors can scrub them whatever their source.
-_seen_secrets: set[str] = set()
-
-
 # The settings this run's requests use (hints.py names their sources in an error line).
 _for_requests: list[Settings] = []
 
@@ -222,11 +217,6 @@ def request_settings() -> Settings | None:
 
 def forget_request_settings() -> None:
     _for_requests.clear()  # tests run main() many times in one process
-
-
-def known_secrets() -> list[str]:
-    """The keys and tokens read so far, longest first (a secret inside another)."""
-    return sorted(_seen_secrets, key=len, reverse=True)
 
 
 def run_key_command(command: str, config_path: Path, name: str = "api_key_command") -> str:
@@ -259,8 +249,7 @@ def run_key_command(command: str, config_path: Path, name: str = "api_key_comman
     key = lines[0].strip() if lines else ""  # a CRLF line end goes with the strip
     if not key:
         raise UsageError(f"{where} printed no key")
-    _seen_secrets.add(key)
-    add_secret(key)  # masked in every error from now on
+    add_secret(key)  # read: masked in every error from now on
     return checks.secret(key, where, "token" if name == "token_command" else "API key")
 
 
@@ -374,12 +363,12 @@ def resolve_settings(
     backend = str(pick("backend", "DIAL_BACKEND", "backend", DEFAULT_BACKEND)[0])
     api_version = pick("api_version", "DIAL_API_VERSION", "api_version", DEFAULT_API_VERSION)[0]
     url, url_where = pick("url", "DIAL_URL", "url", DEFAULT_URL)
+    add_url_secrets(str(url))  # read: before for_requests, whose URL error may quote it
     api_key, key_where = pick("api_key", "DIAL_API_KEY", "api_key", None)
     token, token_where = pick("token", "DIAL_TOKEN", "token", None)
-    _seen_secrets.update(str(s) for s in (api_key, token) if s)
     for secret in (api_key, token):
         if secret:
-            add_secret(str(secret))  # masked in every error from now on
+            add_secret(str(secret))  # read: masked in every error from now on
     return Settings(
         url=str(url).rstrip("/"),  # checked by for_requests, which names url_source
         url_source=url_where,

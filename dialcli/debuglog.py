@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
-from dialcli.errors import add_secret, redact, scrub
+from dialcli.errors import add_secret, add_url_secrets, redact, scrub
 from dialcli.sanitize import one_line
 
 if TYPE_CHECKING:
@@ -16,16 +16,12 @@ MAX_BODY_SHOWN = 64 * 1024  # an uploaded file is not worth a terminal's scrollb
 SECRET_HEADERS = frozenset({"api-key", "authorization", "proxy-authorization", "cookie"})
 
 
-def add_url_secrets(url: str) -> None:
-    """Credentials in a URL (``http://user:pass@host``) are shown as ``http://host``."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    if at:
-        add_secret(userinfo + "@", "")
-        if parts.password:
-            add_secret(parts.password, "***")
+def add_request_secrets(url: str, secrets: Iterable[str]) -> None:
+    """Register what a client about to make requests holds: its key or token (also
+    when its settings were built in code, not read) and the credentials in its URL."""
+    add_url_secrets(url)
+    for secret in secrets:
+        add_secret(secret)
 
 
 class DebugLog:

@@ -31,6 +31,18 @@ def add_secret(value: str, shown: str | None = None) -> None:
         _SECRETS[value] = redact(value) if shown is None else shown
 
 
+def add_url_secrets(url: str) -> None:
+    """Credentials in a URL (``http://user:pass@host``) are shown as ``http://host``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at:
+        add_secret(userinfo + "@", "")
+        if parts.password:
+            add_secret(parts.password, "***")
+
+
 def forget_secrets() -> None:
     """A new run (tests run many in one process) starts with none."""
     _SECRETS.clear()

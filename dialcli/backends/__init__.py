@@ -14,17 +14,14 @@ if TYPE_CHECKING:
 
 def get_backend(settings: Settings, io: IOStreams | None = None) -> Backend:
     """Build the chosen backend; the vendor client is imported only for ``sdk``."""
-    from dialcli.debuglog import NO_LOG, DebugLog, add_url_secrets
-    from dialcli.errors import add_secret
+    from dialcli.debuglog import NO_LOG, DebugLog, add_request_secrets
 
-    add_url_secrets(settings.url)
     # URL and backend are checked, and the credential is needed, only now: a key or
     # token from a command is fetched here, once, and then redacted from the -v log
     # and from error lines like any other.
     both = settings.has_both_credentials
     settings = settings.for_requests()
-    for secret in settings.secrets():
-        add_secret(secret)
+    add_request_secrets(settings.url, settings.secrets())
     log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
     if both:
         log(

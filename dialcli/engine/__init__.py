@@ -26,14 +26,11 @@ def get_async_backend(
 
     ``connections`` sizes the connection pool: as many as requests may be in flight.
     """
-    from dialcli.debuglog import NO_LOG, DebugLog, add_url_secrets
-    from dialcli.errors import add_secret
+    from dialcli.debuglog import NO_LOG, DebugLog, add_request_secrets
 
-    add_url_secrets(settings.url)
     both = settings.has_both_credentials
     settings = settings.with_key()
-    for secret in settings.secrets():  # masked in every error, as get_backend does
-        add_secret(secret)
+    add_request_secrets(settings.url, settings.secrets())
     log = DebugLog(io.stderr, settings.secrets()) if settings.verbose and io else NO_LOG
     if both:
         log("both a token and an API key are configured: sending the token (Authorization: Bearer)")
